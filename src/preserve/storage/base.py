@@ -1,0 +1,99 @@
+"""The storage interface every backend implements.
+
+A store is a flat key space of immutable byte objects. Keys are ``/``-separated relative
+paths (see :mod:`preserve.storage.layout`). The interface is deliberately small, in the way
+of Warehouse's ``IFileStorage`` and httpx's transports: anything a backend needs beyond it
+stays inside the backend.
+
+Errors (all ``preserve.errors.PreserveError``):
+
+    StorageError                 the target failed or could not be reached (503)
+    ├── ObjectNotFound           no object under that key
+    ├── ObjectExists             put() without overwrite on an existing key (write once)
+    └── ObjectUnavailable        the object exists but cannot be read now (cold tier)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from preserve.errors import PreserveError
+
+CHUNK_SIZE = 1024 * 1024
+
+
+class StorageError(PreserveError):
+    slug = "storage-unavailable"
+    title = "A storage target failed"
+    status = 503
+
+
+class ObjectNotFound(StorageError):
+    slug = "object-not-found"
+    title = "No such object in the store"
+    status = 404
+
+
+class ObjectExists(StorageError):
+    slug = "object-exists"
+    title = "The object already exists and is written once"
+    status = 409
+
+
+class ObjectUnavailable(StorageError):
+    slug = "object-unavailable"
+    title = "The object cannot be read now"
+    status = 503
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+
+
+@runtime_checkable
+class Store(Protocol):
+    """One storage target: a filesystem directory, a bucket, or memory (tests)."""
+
+    name: str
+
+    def put(self, key: str, source: BinaryIO, *, overwrite: bool = False) -> ObjectInfo:
+        """Stream ``source`` to ``key``; the object appears whole or not at all.
+
+        Without ``overwrite`` an existing key raises :class:`ObjectExists`; with it (repair),
+        a versioned or WORM backend writes a new version instead of replacing bytes in place.
+        """
+        ...
+
+    def open(self, key: str) -> BinaryIO:
+        """A readable binary stream of the object; the caller closes it."""
+        ...
+
+    def stat(self, key: str) -> ObjectInfo:
+        """Size of the object; raises :class:`ObjectNotFound` when absent."""
+        ...
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Every key under ``prefix``, in no guaranteed order."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; a missing key is not an error."""
+        ...
+
+
+def exists(store: Store, key: str) -> bool:
+    try:
+        store.stat(key)
+    except ObjectNotFound:
+        return False
+    return True
+
+
+def read_bytes(store: Store, key: str) -> bytes:
+    """Read a small object (a tag file, a signature) whole."""
+    with store.open(key) as stream:
+        return stream.read()
