@@ -63,7 +63,7 @@ class FilesystemStore:
 
     def open(self, key: str) -> BinaryIO:
         try:
-            return open(self._path(key), "rb")  # noqa: SIM115 - the caller closes it
+            return open(self._path(key), "rb")
         except FileNotFoundError:
             raise ObjectNotFound(f"{self.name}: no object {key}") from None
         except OSError as exc:

@@ -1,4 +1,4 @@
-"""An in-memory store, shipped in the package so tests can inject it (like httpx's MockTransport)."""
+"""An in-memory store shipped in the package, for tests to inject (like httpx's MockTransport)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,3 @@
+from preserve.cli.main import main
+
+main()

@@ -1,0 +1,128 @@
+"""Restoring an AIP's payload from one store to a directory, verified before it is declared.
+
+The payload is written under a hidden sibling directory and renamed into place only after the
+signature, the tag manifest and every file's digest have verified, so a failed restore never
+leaves output that looks complete. The bag's own signed manifests are the reference (a restore
+works without the catalogue); when the catalogue's digests are given they must agree too.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from preserve.digests import CHUNK, MultiHasher
+from preserve.errors import Conflict, IntegrityError
+from preserve.ingest import bag as bagit
+from preserve.ingest.paths import safe_relative_path
+from preserve.storage.base import Store, read_bytes
+from preserve.storage.layout import aip_key
+from preserve.trust.signing import Signature, verify
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    aip_id: str
+    target: str
+    destination: Path
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class VerifiedManifest:
+    payload: dict[str, str]
+    key_id: str
+
+
+def read_verified_manifest(
+    store: Store, aip_id: str, trusted: dict, tagmanifest_sha256: str | None = None
+) -> VerifiedManifest:
+    """The payload manifest (path under data/ -> sha256), proven by the signature chain."""
+    tagmanifest = read_bytes(store, aip_key(aip_id, bagit.TAGMANIFEST))
+    signature = Signature.from_json(read_bytes(store, aip_key(aip_id, bagit.SIGNATURE)))
+    verify(signature, tagmanifest, trusted)
+    if tagmanifest_sha256 and hashlib.sha256(tagmanifest).hexdigest() != tagmanifest_sha256:
+        raise IntegrityError("the tag manifest is not the one recorded at ingest")
+    manifest_bytes = read_bytes(store, aip_key(aip_id, "manifest-sha256.txt"))
+    want = bagit.parse_manifest(tagmanifest).get("manifest-sha256.txt")
+    if want != hashlib.sha256(manifest_bytes).hexdigest():
+        raise IntegrityError("manifest-sha256.txt does not match the signed tag manifest")
+    payload = {}
+    for path, digest in bagit.parse_manifest(manifest_bytes).items():
+        if not path.startswith("data/"):
+            raise IntegrityError(f"manifest entry {path!r} is outside data/")
+        payload[safe_relative_path(path.removeprefix("data/"))] = digest
+    return VerifiedManifest(payload, signature.key_id)
+
+
+def restore_aip(
+    store: Store,
+    aip_id: str,
+    destination: Path,
+    trusted: dict,
+    *,
+    catalogue: dict[str, str] | None = None,
+    tagmanifest_sha256: str | None = None,
+    pattern: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RestoreResult:
+    destination = destination.absolute()
+    _check_destination(destination)
+    manifest = read_verified_manifest(store, aip_id, trusted, tagmanifest_sha256)
+    if catalogue is not None and catalogue != manifest.payload:
+        raise IntegrityError("the bag's manifest and the catalogue disagree on the payload")
+    chosen = {
+        p: d for p, d in manifest.payload.items() if pattern is None or fnmatch.fnmatch(p, pattern)
+    }
+    if not chosen:
+        raise Conflict(f"no file of AIP {aip_id} matches {pattern!r}")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.parent / f".{destination.name}.partial-{uuid.uuid4().hex[:8]}"
+    total = 0
+    try:
+        for path, digest in sorted(chosen.items()):
+            total += _restore_file(store, aip_id, path, digest, partial, progress)
+        if destination.exists():
+            destination.rmdir()
+        os.rename(partial, destination)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return RestoreResult(aip_id, store.name, destination, len(chosen), total)
+
+
+def _check_destination(destination: Path) -> None:
+    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
+        raise Conflict(f"{destination} exists and is not an empty directory")
+
+
+def _restore_file(
+    store: Store,
+    aip_id: str,
+    path: str,
+    digest: str,
+    root: Path,
+    progress: Callable[[int], None] | None,
+) -> int:
+    out_path = root.joinpath(*path.split("/"))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    hasher = MultiHasher(("sha256",))
+    with store.open(aip_key(aip_id, f"data/{path}")) as src, open(out_path, "xb") as out:
+        while chunk := src.read(CHUNK):
+            hasher.update(chunk)
+            out.write(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        out.flush()
+        os.fsync(out.fileno())
+    got = hasher.hexdigests()["sha256"]
+    if got != digest:
+        raise IntegrityError(f"{store.name}: data/{path} has sha256 {got}, expected {digest}")
+    return hasher.size

@@ -1,0 +1,42 @@
+"""The FastAPI application: thin routers over the domain packages."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from preserve import __version__
+from preserve.api import problems
+from preserve.api.routers import aips, reports, sips, system
+from preserve.api.schemas import Problem
+from preserve.runtime import Runtime
+from preserve.settings import Settings
+
+
+def create_app(rt: Runtime | None = None) -> FastAPI:
+    rt = rt or Runtime(Settings())
+    app = FastAPI(
+        title="preserve",
+        version=__version__,
+        description="Digital preservation repository: push records, follow them, audit, restore.",
+    )
+    app.state.runtime = rt
+    problems.install(app)
+    for module in (system, sips, aips, reports):
+        app.include_router(module.router)
+    _add_problem_schema(app)
+    return app
+
+
+def _add_problem_schema(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+            Problem.model_json_schema()
+        )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,62 @@
+"""Request dependencies: the runtime, a unit of work, and the authenticated principal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from preserve.catalog.db import session_scope
+from preserve.catalog.models import Role
+from preserve.errors import Forbidden, Unauthorized
+from preserve.runtime import Runtime
+from preserve.trust.tokens import authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `preserve tokens create`.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    agency_id: int
+    agency_name: str
+    role: Role
+
+    @property
+    def scope(self) -> int | None:
+        """The agency a lookup is limited to: a submitter sees only its own records."""
+        return self.agency_id if self.role == Role.SUBMITTER else None
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def db(rt: Runtime = Depends(runtime)) -> Iterator[Session]:
+    with session_scope(rt.sessions) as session:
+        yield session
+
+
+def principal(
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    rt: Runtime = Depends(runtime),
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("send 'Authorization: Bearer <token>'")
+    with session_scope(rt.sessions) as session:
+        token = authenticate(session, credentials.credentials)
+        return Principal(token.agency_id, token.agency.name, token.role)
+
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    allowed = set(roles) | {Role.ADMIN}
+
+    def check(who: Principal = Depends(principal)) -> Principal:
+        if who.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(f"role {who.role.value} may not do this; allowed: {names}")
+        return who
+
+    return check

@@ -1,0 +1,109 @@
+"""Engines, sessions and schema upgrades.
+
+The unit of work belongs to the edge (STYLE.md): a request dependency, a job runner or a CLI
+command opens a session with :func:`session_scope`, which commits or rolls back; services never
+commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin_immediate(conn) -> None:
+    """Take SQLite's write lock at BEGIN, so two processes never deadlock upgrading a read lock."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    factory = sessionmaker(engine, expire_on_commit=False)
+    event.listen(factory, "after_commit", _run_after_commit)
+    event.listen(factory, "after_rollback", _drop_after_commit)
+    return factory
+
+
+def after_commit(session: Session, action) -> None:
+    """Run ``action`` (a file-system side effect) only once ``session`` has committed."""
+    session.info.setdefault("after_commit", []).append(action)
+
+
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop("after_commit", []):
+        action()
+
+
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop("after_commit", None)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def is_empty(engine: Engine) -> bool:
+    return not inspect(engine).get_table_names()
+
+
+def ensure_database(settings) -> None:
+    """The embedded SQLite database makes itself; any other must have been upgraded."""
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.sqlalchemy_url
+    if url.startswith("sqlite"):
+        upgrade(url)
+        return
+    engine = make_engine(url)
+    try:
+        if is_empty(engine):
+            from preserve.errors import ConfigurationError
+
+            raise ConfigurationError("the database has no schema; run 'preserve db upgrade' first")
+    finally:
+        engine.dispose()

@@ -1,0 +1,72 @@
+"""Recording PREMIS-style events (eventType values follow id.loc.gov's vocabulary labels)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from preserve.catalog.models import Event
+
+AGENT = "preserve"
+
+
+class EventType(enum.StrEnum):
+    INGESTION = "ingestion"
+    MESSAGE_DIGEST_CALCULATION = "message digest calculation"
+    FORMAT_IDENTIFICATION = "format identification"
+    VALIDATION = "validation"
+    DIGITAL_SIGNATURE_GENERATION = "digital signature generation"
+    REPLICATION = "replication"
+    FIXITY_CHECK = "fixity check"
+    RECOVERY = "recovery"
+    REJECTION = "rejection"
+    ACCESS = "access"
+    TOKEN_ISSUED = "token issued"
+
+
+class Outcome(enum.StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    WARNING = "warning"
+
+
+def record_event(
+    session: Session,
+    type: EventType,
+    outcome: Outcome,
+    *,
+    object_type: str,
+    object_id: str,
+    detail: str = "",
+    agent: str = AGENT,
+    agency_id: int | None = None,
+    target: str | None = None,
+) -> Event:
+    event = Event(
+        type=type.value,
+        outcome=outcome.value,
+        detail=detail,
+        agent=agent,
+        object_type=object_type,
+        object_id=object_id,
+        agency_id=agency_id,
+        target=target,
+    )
+    session.add(event)
+    return event
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.uuid,
+        "type": event.type,
+        "outcome": event.outcome,
+        "detail": event.detail,
+        "agent": event.agent,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "target": event.target,
+        "time": event.created_at.isoformat(),
+    }

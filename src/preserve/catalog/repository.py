@@ -1,0 +1,52 @@
+"""Queries over the catalogue. Scoping by agency lives here so no edge can forget it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from preserve.catalog.models import Aip, Event, Replica, ReplicaState, Sip
+from preserve.errors import NotFound
+
+
+def get_sip(session: Session, sip_id: str, *, agency_id: int | None = None) -> Sip:
+    """``agency_id`` scopes the lookup; another agency's SIP is as unknown as a missing one."""
+    sip = session.get(Sip, sip_id)
+    if sip is None or (agency_id is not None and sip.agency_id != agency_id):
+        raise NotFound(f"no SIP {sip_id}")
+    return sip
+
+
+def get_aip(session: Session, aip_id: str, *, agency_id: int | None = None) -> Aip:
+    stmt = (
+        select(Aip)
+        .where(Aip.id == aip_id)
+        .options(selectinload(Aip.files), selectinload(Aip.replicas))
+    )
+    aip = session.scalar(stmt)
+    if aip is None or (agency_id is not None and aip.agency_id != agency_id):
+        raise NotFound(f"no AIP {aip_id}")
+    return aip
+
+
+def list_aips(session: Session) -> Sequence[Aip]:
+    stmt = select(Aip).options(selectinload(Aip.files), selectinload(Aip.replicas))
+    return session.scalars(stmt.order_by(Aip.created_at)).all()
+
+
+def get_replica(session: Session, aip_id: str, target: str) -> Replica | None:
+    return session.scalar(select(Replica).where(Replica.aip_id == aip_id, Replica.target == target))
+
+
+def verified_targets(session: Session, aip_id: str) -> set[str]:
+    stmt = select(Replica.target).where(
+        Replica.aip_id == aip_id, Replica.state == ReplicaState.VERIFIED
+    )
+    return set(session.scalars(stmt))
+
+
+def events_for(session: Session, object_type: str, object_id: str) -> Sequence[Event]:
+    stmt = select(Event).where(Event.object_type == object_type, Event.object_id == object_id)
+    return session.scalars(stmt.order_by(Event.id)).all()

@@ -1,0 +1,46 @@
+"""``preserve db ...`` and ``preserve tokens ...``."""
+
+from __future__ import annotations
+
+import typer
+
+from preserve.catalog.db import session_scope, upgrade
+from preserve.catalog.events import EventType, Outcome, record_event
+from preserve.catalog.models import Role
+from preserve.cli.common import console, open_runtime
+from preserve.settings import Settings
+from preserve.trust.tokens import create_token
+
+db_app = typer.Typer(help="The catalogue database.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    settings = Settings()
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.sqlalchemy_url, revision)
+    console.print(f"database at revision {revision}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    agency: str = typer.Option(..., help="The agency the token acts for (created if new)."),
+    role: Role = typer.Option(..., help="submitter, officer, ops or admin."),
+) -> None:
+    """Issue a token. It is printed once, alone on the last line; only its hash is kept."""
+    with open_runtime() as rt, session_scope(rt.sessions) as session:
+        token, plaintext = create_token(session, agency, role)
+        record_event(
+            session,
+            EventType.TOKEN_ISSUED,
+            Outcome.SUCCESS,
+            object_type="agency",
+            object_id=str(token.agency_id),
+            agency_id=token.agency_id,
+            detail=f"{role.value} token {token.prefix}… issued",
+            agent="cli",
+        )
+    console.print(f"token for agency {agency!r}, role {role.value} (shown once):", highlight=False)
+    print(plaintext)

@@ -1,0 +1,35 @@
+"""The ``preserve`` command: the operator's face over the same domain functions as the API."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from preserve.cli import access, admin, audit, serve
+from preserve.cli.common import fail
+from preserve.errors import PreserveError
+
+app = typer.Typer(
+    name="preserve",
+    help="Digital preservation repository: ingest, storage, audit, restore.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.command("worker")(serve.worker)
+app.command("restore")(access.restore)
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.tokens_app, name="tokens")
+app.add_typer(audit.audit_app, name="audit")
+app.add_typer(audit.report_app, name="report")
+
+
+def main() -> None:
+    try:
+        app()
+    except PreserveError as exc:
+        fail(str(exc).splitlines()[0] if str(exc) else exc.title)
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+    sys.exit(0)

@@ -1,0 +1,101 @@
+"""``preserve serve`` and ``preserve worker``."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+
+import typer
+import uvicorn
+
+from preserve.catalog.db import is_empty, make_engine, upgrade
+from preserve.cli.common import console, open_runtime
+from preserve.settings import Settings
+
+log = logging.getLogger("preserve.serve")
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    worker: bool = typer.Option(True, help="Supervise one worker process beside the API."),
+) -> None:
+    """Run the API with a worker process beside it: one command runs everything."""
+    _logging()
+    settings = Settings()
+    prepare(settings)
+    child = _WorkerSupervisor() if worker else None
+    if child:
+        child.start()
+    try:
+        from preserve.api.app import create_app
+
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    finally:
+        if child:
+            child.stop()
+
+
+def worker() -> None:
+    """Claim and run background jobs until stopped (SIGTERM or Ctrl-C)."""
+    _logging()
+    from preserve.jobs.worker import run_forever
+
+    with open_runtime() as rt:
+        run_forever(rt)
+
+
+def prepare(settings: Settings) -> None:
+    """Data directory, schema (the embedded SQLite upgrades itself) and the signing key."""
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    settings.staging_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        if is_empty(engine):
+            upgrade(settings.sqlalchemy_url)
+    finally:
+        engine.dispose()
+    settings.load_profile()
+    with open_runtime() as rt:
+        console.print(f"archive signing key {rt.signing_key.key_id}", highlight=False)
+
+
+class _WorkerSupervisor:
+    """Keeps one ``preserve worker`` child process alive; restarts it if it dies."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+
+    def start(self) -> None:
+        self._spawn()
+        self._thread.start()
+
+    def _spawn(self) -> None:
+        self._proc = subprocess.Popen([sys.executable, "-m", "preserve", "worker"])
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(1.0):
+            if self._proc is not None and self._proc.poll() is not None:
+                log.warning("worker exited with %s; restarting", self._proc.returncode)
+                time.sleep(1.0)
+                self._spawn()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )

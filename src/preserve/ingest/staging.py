@@ -1,0 +1,87 @@
+"""Staging: where received bytes wait, durable, until they are packaged and stored.
+
+Each SIP stages under ``<staging>/<sip-id>/bag/data/<path>``, so the received payload is
+already in place for the AIP bag and is never copied again on the way in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from preserve.digests import MultiHasher
+from preserve.errors import InvalidInput
+
+
+class FileTooLarge(InvalidInput):
+    slug = "file-too-large"
+    title = "A file is larger than this archive accepts"
+    status = 413
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    path: str
+    size: int
+    sha256: str
+    sha512: str
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def sip_dir(staging_root: Path, sip_id: str) -> Path:
+    return staging_root / sip_id
+
+
+def bag_dir(staging_root: Path, sip_id: str) -> Path:
+    return sip_dir(staging_root, sip_id) / "bag"
+
+
+def discard(staging_root: Path, sip_id: str) -> None:
+    shutil.rmtree(sip_dir(staging_root, sip_id), ignore_errors=True)
+
+
+class StagingWriter:
+    """Writes one file, hashing every byte as it passes (sha256 and sha512 at once)."""
+
+    def __init__(self, payload_root: Path, relpath: str, max_bytes: int) -> None:
+        self.relpath = relpath
+        self.max_bytes = max_bytes
+        target = payload_root.joinpath(*relpath.split("/"))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._out = open(target, "xb")  # noqa: SIM115 - closed in finish()/abort()
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            from preserve.ingest.paths import UnsafePath
+
+            raise UnsafePath(f"path {relpath!r} is given twice or clashes with a folder") from None
+        self._hasher = MultiHasher(("sha256", "sha512"))
+
+    def write(self, data: bytes | memoryview) -> None:
+        if self._hasher.size + len(data) > self.max_bytes:
+            raise FileTooLarge(f"{self.relpath} is larger than {self.max_bytes} bytes")
+        self._hasher.update(data)
+        self._out.write(data)
+
+    def finish(self) -> StagedFile:
+        self._out.flush()
+        os.fsync(self._out.fileno())
+        self._out.close()
+        d = self._hasher.hexdigests()
+        return StagedFile(self.relpath, self._hasher.size, d["sha256"], d["sha512"])
+
+    def abort(self) -> None:
+        self._out.close()
+
+
+def fsync_tree(root: Path) -> None:
+    """fsync every directory under ``root`` so new entries survive a power cut."""
+    for dirpath, _dirs, _files in os.walk(root):
+        fd = os.open(dirpath, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

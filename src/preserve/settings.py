@@ -1,0 +1,68 @@
+"""Settings, read from ``PRESERVE_*`` environment variables (and an optional ``.env``).
+
+The defaults run everything on one machine: data under ``./var``, SQLite at
+``var/preserve.db``, the ``storage_profiles/local.toml`` profile. No secret has a default.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from preserve.storage.profiles import StorageProfile, load_profile, resolve_profile_path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PRESERVE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Staging, keys and the SQLite file.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; defaults to SQLite at <data_dir>/preserve.db."
+    )
+    storage_profile: str = Field(
+        default="local", description="Default profile: a path, or a name under profiles_dir."
+    )
+    profiles_dir: Path = Field(default=PROJECT_ROOT / "storage_profiles")
+    max_file_bytes: int = Field(default=64 * 1024**3, ge=1)
+    max_files_per_sip: int = Field(default=100_000, ge=1)
+    identify_workers: int = Field(default=2, ge=1)
+    worker_poll_seconds: float = Field(default=0.2, gt=0)
+    job_lease_seconds: int = Field(default=300, ge=5)
+    job_max_attempts: int = Field(default=8, ge=1)
+    key_passphrase: str | None = Field(
+        default=None, description="Encrypts the archive's private key at rest when set."
+    )
+
+    @cached_property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.absolute()
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.resolved_data_dir / "staging"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.resolved_data_dir / "keys"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir / 'preserve.db'}"
+
+    def profile_path(self, ref: str | None = None) -> Path:
+        return resolve_profile_path(ref or self.storage_profile, self.profiles_dir)
+
+    def load_profile(self, ref: str | None = None) -> StorageProfile:
+        """Filesystem roots in a profile are relative to the current directory's parent of var."""
+        return load_profile(self.profile_path(ref), base_dir=Path.cwd())
+
+
+def get_settings() -> Settings:
+    return Settings()

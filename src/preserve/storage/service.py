@@ -1,0 +1,194 @@
+"""Placement and replication of AIPs over a profile's targets.
+
+The AIP goes first to the first target that accepts it (the SIP is then STORED); one
+replication job per other target is queued in the same transaction. A target that is down
+delays only its own copies. The SIP is PRESERVED exactly when the profile's policy holds over
+verified replicas; the staged bag is removed once every target holds a verified copy.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from preserve.catalog.db import after_commit
+from preserve.catalog.events import EventType, Outcome, record_event
+from preserve.catalog.models import Aip, File, Replica, ReplicaState, Sip, SipState
+from preserve.catalog.repository import get_replica, verified_targets
+from preserve.catalog.types import utcnow
+from preserve.errors import IntegrityError, NotFound
+from preserve.ingest import bag as bagit
+from preserve.ingest.staging import bag_dir, discard
+from preserve.jobs.queue import enqueue
+from preserve.runtime import Runtime
+from preserve.storage.base import StorageError, read_bytes
+from preserve.storage.copy import DirectorySource, StoreSource, copy_bag, expected_digests
+from preserve.storage.layout import aip_key
+from preserve.trust.signing import Signature, verify
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AipPlan:
+    aip_id: str
+    sip_id: str
+    agency_id: int
+    profile_ref: str
+    payload_sha256: dict[str, str]
+    tagmanifest_sha256: str
+
+
+def load_plan(session: Session, aip_id: str) -> AipPlan:
+    aip = session.get(Aip, aip_id)
+    if aip is None:
+        raise NotFound(f"no AIP {aip_id}")
+    rows = session.execute(select(File.path, File.sha256).where(File.aip_id == aip_id))
+    return AipPlan(
+        aip.id,
+        aip.sip_id,
+        aip.agency_id,
+        aip.storage_profile,
+        {p: d for p, d in rows},
+        aip.tagmanifest_sha256,
+    )
+
+
+def store_aip(rt: Runtime, aip_id: str) -> None:
+    """Write the AIP to the first target that takes it, then queue the other copies."""
+    with rt.sessions.begin() as session:
+        plan = load_plan(session, aip_id)
+        done = verified_targets(session, aip_id)
+    profile = rt.profile(plan.profile_ref)
+    if done:
+        stored_on = next(iter(done))
+    else:
+        failures = []
+        stored_on = None
+        for target in profile.targets:
+            try:
+                copy_to_target(rt, plan, target.name)
+            except StorageError as exc:
+                failures.append(str(exc))
+                continue
+            stored_on = target.name
+            break
+        if stored_on is None:
+            raise StorageError("no target accepted the AIP: " + "; ".join(failures))
+    with rt.sessions.begin() as session:
+        mark_verified(rt, session, plan, stored_on)
+        sip = session.get(Sip, plan.sip_id)
+        if sip is not None and sip.state == SipState.VALIDATED:
+            sip.state = SipState.STORED
+        for target in profile.targets:
+            if target.name != stored_on:
+                _ensure_replica(session, plan.aip_id, target.name)
+                enqueue(
+                    session,
+                    "storage.replicate",
+                    {"aip_id": plan.aip_id, "target": target.name},
+                    dedupe_key=f"replicate:{plan.aip_id}:{target.name}",
+                )
+        update_preservation_state(rt, session, plan)
+
+
+def replicate_aip(rt: Runtime, aip_id: str, target: str) -> None:
+    with rt.sessions.begin() as session:
+        plan = load_plan(session, aip_id)
+        replica = get_replica(session, aip_id, target)
+        if replica is not None and replica.state == ReplicaState.VERIFIED:
+            return
+    copy_to_target(rt, plan, target)
+    with rt.sessions.begin() as session:
+        mark_verified(rt, session, plan, target)
+        update_preservation_state(rt, session, plan)
+
+
+def copy_to_target(rt: Runtime, plan: AipPlan, target: str) -> None:
+    store = rt.store(plan.profile_ref, target)
+    source, tagmanifest, signature = _good_source(rt, plan, exclude=target)
+    verify(signature, tagmanifest, rt.trusted_keys())
+    expected = expected_digests(plan.payload_sha256, tagmanifest, plan.tagmanifest_sha256)
+    copy_bag(source, store, plan.aip_id, expected, list(bagit.UNRECORDED))
+
+
+def _good_source(rt: Runtime, plan: AipPlan, exclude: str):
+    """The staged bag while it exists, else a verified replica on another target."""
+    staged = bag_dir(rt.settings.staging_dir, plan.sip_id)
+    if (staged / bagit.SIGNATURE).exists():
+        source = DirectorySource(staged)
+        return source, _read(source, bagit.TAGMANIFEST), _read_sig(source)
+    with rt.sessions.begin() as session:
+        candidates = sorted(verified_targets(session, plan.aip_id) - {exclude})
+    errors = []
+    for name in candidates:
+        store = rt.store(plan.profile_ref, name)
+        try:
+            tagmanifest = read_bytes(store, aip_key(plan.aip_id, bagit.TAGMANIFEST))
+            signature = Signature.from_json(
+                read_bytes(store, aip_key(plan.aip_id, bagit.SIGNATURE))
+            )
+        except (StorageError, IntegrityError) as exc:
+            errors.append(str(exc))
+            continue
+        return StoreSource(store, plan.aip_id), tagmanifest, signature
+    raise StorageError(f"no readable source for AIP {plan.aip_id}: {'; '.join(errors) or 'none'}")
+
+
+def _read(source: DirectorySource, relpath: str) -> bytes:
+    with source.open(relpath) as f:
+        return f.read()
+
+
+def _read_sig(source: DirectorySource) -> Signature:
+    return Signature.from_json(_read(source, bagit.SIGNATURE))
+
+
+def _ensure_replica(session: Session, aip_id: str, target: str) -> Replica:
+    replica = get_replica(session, aip_id, target)
+    if replica is None:
+        replica = Replica(aip_id=aip_id, target=target, state=ReplicaState.PENDING)
+        session.add(replica)
+        session.flush()
+    return replica
+
+
+def mark_verified(rt: Runtime, session: Session, plan: AipPlan, target: str) -> None:
+    replica = _ensure_replica(session, plan.aip_id, target)
+    replica.state = ReplicaState.VERIFIED
+    replica.verified_at = utcnow()
+    record_event(
+        session,
+        EventType.REPLICATION,
+        Outcome.SUCCESS,
+        object_type="aip",
+        object_id=plan.aip_id,
+        agency_id=plan.agency_id,
+        target=target,
+        detail=f"copy on {target} verified by read-back",
+    )
+
+
+def update_preservation_state(rt: Runtime, session: Session, plan: AipPlan) -> None:
+    """PRESERVED exactly when the policy holds over verified replicas."""
+    profile = rt.profile(plan.profile_ref)
+    verified = verified_targets(session, plan.aip_id)
+    sip = session.get(Sip, plan.sip_id)
+    if sip is None:
+        return
+    if profile.policy_holds(verified) and sip.state in (SipState.VALIDATED, SipState.STORED):
+        sip.state = SipState.PRESERVED
+        record_event(
+            session,
+            EventType.REPLICATION,
+            Outcome.SUCCESS,
+            object_type="aip",
+            object_id=plan.aip_id,
+            agency_id=plan.agency_id,
+            detail=f"policy of profile {profile.name} holds over {', '.join(sorted(verified))}",
+        )
+    if {t.name for t in profile.targets} <= verified:
+        after_commit(session, lambda: discard(rt.settings.staging_dir, plan.sip_id))

@@ -1,0 +1,44 @@
+"""API tokens: random, shown once, stored only as a SHA-256 digest."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from preserve.catalog.models import Agency, Role, Token
+from preserve.errors import Unauthorized
+
+TOKEN_PREFIX = "pv_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def get_or_create_agency(session: Session, name: str) -> Agency:
+    agency = session.scalar(select(Agency).where(Agency.name == name))
+    if agency is None:
+        agency = Agency(name=name)
+        session.add(agency)
+        session.flush()
+    return agency
+
+
+def create_token(session: Session, agency_name: str, role: Role) -> tuple[Token, str]:
+    """Return the row and the plaintext token; the plaintext is never stored."""
+    agency = get_or_create_agency(session, agency_name)
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = Token(agency=agency, role=role, token_hash=hash_token(plaintext), prefix=plaintext[:10])
+    session.add(token)
+    session.flush()
+    return token, plaintext
+
+
+def authenticate(session: Session, plaintext: str) -> Token:
+    token = session.scalar(select(Token).where(Token.token_hash == hash_token(plaintext)))
+    if token is None or token.revoked_at is not None:
+        raise Unauthorized("the bearer token is not valid")
+    return token
