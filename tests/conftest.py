@@ -1,0 +1,132 @@
+"""Shared fixtures: a real database (SQLite and PostgreSQL), real files, a real runtime.
+
+Every test that takes ``rt`` runs twice: on SQLite (the embedded default) and on PostgreSQL
+(what production uses). PostgreSQL comes from ``PRESERVE_TEST_DATABASE_URL``; unset, those
+cases are skipped with that reason. Each test session gets its own PostgreSQL database, and
+each test an empty schema brought to head by the real migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from preserve.catalog.db import upgrade
+from preserve.catalog.models import Role
+from preserve.runtime import Runtime
+from preserve.settings import Settings
+from preserve.trust.tokens import create_token
+
+PG_ENV = "PRESERVE_TEST_DATABASE_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """A throwaway database on the server named by PRESERVE_TEST_DATABASE_URL."""
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        yield None
+        return
+    name = f"preserve_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path, postgres_database: str | None) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalogue.db'}"
+    if postgres_database is None:
+        pytest.skip(f"{PG_ENV} not set: PostgreSQL cases skipped")
+    engine = create_engine(postgres_database, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return postgres_database
+
+
+def write_profile(directory: Path, stores_root: Path, name: str = "local") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.toml"
+    path.write_text(
+        f"""
+name = "{name}"
+[policy]
+min_copies = 2
+min_sites = 2
+min_media = 2
+audit_interval_days = 30
+
+[[targets]]
+name = "site-a-disk"
+kind = "filesystem"
+site = "site-a"
+media = "disk"
+root = "{stores_root / "site-a-disk"}"
+
+[[targets]]
+name = "site-b-nas"
+kind = "filesystem"
+site = "site-b"
+media = "nas"
+root = "{stores_root / "site-b-nas"}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    profiles = tmp_path / "profiles"
+    write_profile(profiles, tmp_path / "stores")
+    return Settings(
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        profiles_dir=profiles,
+        storage_profile="local",
+        identify_workers=1,
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+def rt(settings: Settings) -> Iterator[Runtime]:
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.sqlalchemy_url)
+    runtime = Runtime(settings)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def make_token(rt: Runtime):
+    def make(agency: str = "agency-a", role: Role = Role.SUBMITTER) -> str:
+        with rt.sessions.begin() as session:
+            return create_token(session, agency, role)[1]
+
+    return make
+
+
+@pytest.fixture
+def client(rt: Runtime):
+    from fastapi.testclient import TestClient
+
+    from preserve.api.app import create_app
+
+    with TestClient(create_app(rt)) as test_client:
+        yield test_client
