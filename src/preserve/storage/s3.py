@@ -1,0 +1,363 @@
+"""A store in an S3 or S3-compatible bucket (AWS, MinIO, Ceph RGW, a tape gateway), on boto3.
+
+Write once: without ``overwrite`` a put is refused when the key exists. A HEAD check runs
+first on every put; a single-part put also sends ``If-None-Match: *`` so a writer racing us
+between the check and the upload is refused by the server. s3transfer cannot send that header
+on CompleteMultipartUpload, so a multipart put relies on the HEAD check alone.
+
+Bounded memory: the source is read in parts of ``part_size``; at most ``max_concurrency``
+parts are in memory at once, whatever the object's size. Every put asks for a SHA-256
+checksum. For a single-part object that is the SHA-256 of the bytes; for a multipart object it
+is a COMPOSITE checksum (a hash of the part hashes), which :meth:`S3Store.checksum_sha256`
+does not return because it cannot be compared with a digest of the content.
+
+Every boto3/botocore error becomes a :class:`StorageError` subclass here, including errors
+raised while the caller reads an object's body.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO
+
+import boto3
+from boto3.exceptions import Boto3Error
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from urllib3.exceptions import HTTPError as URLLib3Error
+
+from preserve.errors import ConfigurationError
+from preserve.storage.base import (
+    CHUNK_SIZE,
+    ObjectExists,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectUnavailable,
+    StorageError,
+)
+from preserve.storage.profiles import ObjectLock, S3Target
+
+MiB = 1024 * 1024
+MIN_PART_SIZE = 5 * MiB  # S3's smallest part but the last
+ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+
+_BOTO_ERRORS = (BotoCoreError, ClientError, Boto3Error)
+_NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
+_EXISTS = frozenset({"412", "PreconditionFailed"})
+_UNAVAILABLE = frozenset({"InvalidObjectState"})
+
+
+class S3Store:
+    # Keys per list_objects_v2 page; S3's own maximum. Tests lower it to exercise paging.
+    page_size = 1000
+
+    def __init__(
+        self,
+        name: str,
+        bucket: str,
+        *,
+        client: Any = None,
+        prefix: str = "",
+        storage_class: str | None = None,
+        object_lock: ObjectLock | None = None,
+        part_size: int = 64 * MiB,
+        max_concurrency: int = 4,
+    ) -> None:
+        if part_size < MIN_PART_SIZE:
+            raise ConfigurationError(f"{name}: part_size must be at least 5 MiB")
+        self.name = name
+        self.bucket = bucket
+        self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self.storage_class = storage_class
+        self.object_lock = object_lock
+        self.part_size = part_size
+        self.max_concurrency = max_concurrency
+        self._client = client or boto3.client("s3", config=_client_config(max_concurrency))
+        self._transfer = TransferConfig(
+            multipart_threshold=part_size,
+            multipart_chunksize=part_size,
+            max_concurrency=max_concurrency,
+            use_threads=max_concurrency > 1,
+        )
+        # s3transfer buffers up to 10 parts of a non-seekable stream by default.
+        self._transfer.max_in_memory_upload_chunks = max_concurrency
+
+    @classmethod
+    def from_config(cls, target: S3Target) -> S3Store:
+        access_key, secret_key = target.credentials()
+        try:
+            session = boto3.session.Session(
+                aws_access_key_id=access_key,
+                aws_secret_access_key=secret_key,
+                region_name=target.region,
+            )
+            client = session.client(
+                "s3",
+                endpoint_url=target.endpoint,
+                config=_client_config(target.max_concurrency, path_style=bool(target.endpoint)),
+            )
+        except (BotoCoreError, ValueError) as exc:
+            raise ConfigurationError(
+                f"{target.name}: cannot build an S3 client: {type(exc).__name__}"
+            ) from exc
+        return cls(
+            target.name,
+            target.bucket,
+            client=client,
+            prefix=target.prefix,
+            storage_class=target.storage_class,
+            object_lock=target.object_lock,
+            part_size=target.part_size_mb * MiB,
+            max_concurrency=target.max_concurrency,
+        )
+
+    # -- the Store protocol -------------------------------------------------------------
+
+    def put(self, key: str, source: BinaryIO, *, overwrite: bool = False) -> ObjectInfo:
+        full = self._full(key)
+        reader = _SourceReader(source)
+        with self._mapped("write", key):
+            if not overwrite and self._head(full) is not None:
+                raise ObjectExists(f"{self.name}: {key} already exists")
+            first = reader.peek(self.part_size)
+            if len(first) < self.part_size:
+                self._put_single(full, reader.read(len(first)), overwrite=overwrite)
+            else:
+                self._client.upload_fileobj(
+                    reader, self.bucket, full, ExtraArgs=self._write_args(), Config=self._transfer
+                )
+        return ObjectInfo(key, reader.count)
+
+    def open(self, key: str) -> BinaryIO:
+        full = self._full(key)
+        with self._mapped("read", key):
+            response = self._client.get_object(Bucket=self.bucket, Key=full)
+        return io.BufferedReader(_Body(response["Body"], self, key), CHUNK_SIZE)  # type: ignore[return-value]
+
+    def stat(self, key: str) -> ObjectInfo:
+        head = self._head(self._full(key))
+        if head is None:
+            raise ObjectNotFound(f"{self.name}: no object {key}")
+        return ObjectInfo(key, head["ContentLength"])
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(
+            Bucket=self.bucket,
+            Prefix=self.prefix + prefix,
+            PaginationConfig={"PageSize": self.page_size},
+        )
+        with self._mapped("list", prefix or "(all keys)"):
+            for page in pages:
+                for entry in page.get("Contents", ()):
+                    yield entry["Key"][len(self.prefix) :]
+
+    def delete(self, key: str) -> None:
+        """Delete the key; on a versioned bucket this adds a delete marker, versions stay."""
+        full = self._full(key)
+        with self._mapped("delete", key):
+            self._client.delete_object(Bucket=self.bucket, Key=full)
+
+    # -- beyond the protocol (audit, replication, operators) -----------------------------
+
+    def delete_version(self, key: str, version_id: str) -> None:
+        """Delete one version for good; Object Lock retention makes the server refuse it."""
+        full = self._full(key)
+        with self._mapped("delete version of", key):
+            self._client.delete_object(Bucket=self.bucket, Key=full, VersionId=version_id)
+
+    def request_restore(self, key: str, days: int = 1) -> None:
+        """Ask for a temporary readable copy of an archived object (idempotent)."""
+        full = self._full(key)
+        request = {"Days": days, "GlacierJobParameters": {"Tier": "Standard"}}
+        try:
+            with self._mapped("restore", key):
+                self._client.restore_object(Bucket=self.bucket, Key=full, RestoreRequest=request)
+        except StorageError as exc:
+            if _code(exc.__cause__) != "RestoreAlreadyInProgress":
+                raise
+
+    def is_restored(self, key: str) -> bool:
+        """Whether :meth:`open` can read the object now (always true outside archive tiers)."""
+        head = self._head(self._full(key))
+        if head is None:
+            raise ObjectNotFound(f"{self.name}: no object {key}")
+        if head.get("StorageClass") not in ARCHIVE_CLASSES:
+            return True
+        return 'ongoing-request="false"' in head.get("Restore", "")
+
+    def bucket_status(self) -> dict[str, Any]:
+        with self._mapped("read the settings of bucket", self.bucket):
+            versioning = self._client.get_bucket_versioning(Bucket=self.bucket)
+            try:
+                lock = self._client.get_object_lock_configuration(Bucket=self.bucket)
+            except ClientError as exc:
+                if _code(exc) != "ObjectLockConfigurationNotFoundError":
+                    raise
+                lock = {}
+        lock_enabled = lock.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
+        return {
+            "bucket": self.bucket,
+            "versioning": versioning.get("Status") == "Enabled",
+            "object_lock": lock_enabled == "Enabled",
+        }
+
+    def checksum_sha256(self, key: str) -> str | None:
+        """The server's SHA-256 of the whole object in hex, or None.
+
+        None when the object has no SHA-256 checksum or was uploaded in parts: a multipart
+        object's checksum is COMPOSITE (a hash of part hashes). moto omits ``ChecksumType``,
+        so a multipart ETag (``"...-N"``) also counts as composite.
+        """
+        head = self._head(self._full(key), ChecksumMode="ENABLED")
+        if head is None:
+            raise ObjectNotFound(f"{self.name}: no object {key}")
+        value = head.get("ChecksumSHA256")
+        composite = head.get("ChecksumType") == "COMPOSITE" or "-" in head.get("ETag", "")
+        if not value or "-" in value or composite:
+            return None
+        return base64.b64decode(value).hex()
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _full(self, key: str) -> str:
+        parts = key.split("/")
+        if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise StorageError(f"{self.name}: refusing unsafe key {key!r}")
+        return self.prefix + key
+
+    def _head(self, full: str, **extra: str) -> dict[str, Any] | None:
+        key = full[len(self.prefix) :]
+        try:
+            with self._mapped("stat", key):
+                return self._client.head_object(Bucket=self.bucket, Key=full, **extra)
+        except ObjectNotFound:
+            return None
+
+    def _put_single(self, full: str, data: bytes, *, overwrite: bool) -> None:
+        args = self._write_args()
+        if not overwrite:
+            args["IfNoneMatch"] = "*"
+        self._client.put_object(Bucket=self.bucket, Key=full, Body=data, **args)
+
+    def _write_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"ChecksumAlgorithm": "SHA256"}
+        if self.storage_class:
+            args["StorageClass"] = self.storage_class
+        if self.object_lock:
+            args["ObjectLockMode"] = self.object_lock.mode
+            until = datetime.now(UTC) + timedelta(days=self.object_lock.days)
+            args["ObjectLockRetainUntilDate"] = until
+        return args
+
+    @contextmanager
+    def _mapped(self, action: str, key: str) -> Iterator[None]:
+        try:
+            yield
+        except _BOTO_ERRORS as exc:
+            raise self._error(exc, action, key) from exc
+
+    def _error(self, exc: BaseException, action: str, key: str) -> StorageError:
+        code = _code(exc)
+        if code in _NOT_FOUND:
+            return ObjectNotFound(f"{self.name}: no object {key}")
+        if code in _EXISTS:
+            return ObjectExists(f"{self.name}: {key} already exists")
+        if code in _UNAVAILABLE:
+            return ObjectUnavailable(f"{self.name}: {key} is archived and not restored")
+        reason = f"{code} (HTTP {_status(exc)})" if code else type(exc).__name__
+        return StorageError(f"{self.name}: cannot {action} {key}: {reason}")
+
+
+class _SourceReader:
+    """The caller's stream, read in full-sized pieces, counting the bytes it hands out.
+
+    s3transfer takes each ``read(part_size)`` as one part, so a short read from a pipe or
+    socket would make an undersized part that S3 refuses; this reader fills every request.
+    It is not seekable on purpose: s3transfer then buffers parts instead of re-reading.
+    """
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+        self._buffer = b""
+        self.count = 0
+
+    def peek(self, size: int) -> bytes:
+        self._buffer += self._fill(size - len(self._buffer))
+        return self._buffer
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            data = self._buffer + self._source.read()
+        else:
+            data = self._buffer[:size]
+            data += self._fill(size - len(data))
+        self._buffer = self._buffer[len(data) :] if len(data) < len(self._buffer) else b""
+        self.count += len(data)
+        return data
+
+    def _fill(self, size: int) -> bytes:
+        pieces = []
+        while size > 0:
+            piece = self._source.read(size)
+            if not piece:
+                break
+            pieces.append(piece)
+            size -= len(piece)
+        return b"".join(pieces)
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return True
+
+
+class _Body(io.RawIOBase):
+    """An object's body whose read errors become StorageError (they arrive mid-stream)."""
+
+    def __init__(self, body: Any, store: S3Store, key: str) -> None:
+        self._body = body
+        self._store = store
+        self._key = key
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._body.read(len(buffer))
+        except (*_BOTO_ERRORS, URLLib3Error, OSError) as exc:
+            raise self._store._error(exc, "read", self._key) from exc
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+def _client_config(max_concurrency: int, *, path_style: bool = False) -> Config:
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 5},
+        connect_timeout=10,
+        read_timeout=120,
+        max_pool_connections=max(10, 2 * max_concurrency),
+        s3={"addressing_style": "path"} if path_style else None,
+    )
+
+
+def _code(exc: BaseException | None) -> str | None:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "")) or str(_status(exc))
+    return None
+
+
+def _status(exc: ClientError) -> int | None:
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
