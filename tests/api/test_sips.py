@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from support.records import MINIMAL_PDF, form, metadata
 
 from preserve.catalog.models import Role
 from preserve.jobs.worker import drain
+from support.records import MINIMAL_PDF, form, metadata
 
 PROBLEM = "application/problem+json"
 
