@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.server import Server, cli_env, run_cli  # noqa: E402
+from support.server import Server, cli_env, run_cli
 
 BOUNDARY = "bench-boundary-9f8e7d6c"
 META = {
@@ -111,15 +111,15 @@ def main() -> None:
         (root / "server").mkdir()
         accepted, preserved = ours(src, root / "server")
     mib = args.size_mib
+    rows = [
+        ("baseline  openssl sha256 + sha512 + cp x2", base),
+        ("preserve  upload to 202 Accepted", accepted),
+        ("preserve  upload to PRESERVED", preserved),
+    ]
     print(f"file: {mib} MiB")
-    print(f"baseline  openssl sha256 + sha512 + cp x2: {base:7.2f} s  ({mib / base:7.1f} MiB/s)")
-    print(
-        f"preserve  upload to 202 Accepted:          {accepted:7.2f} s  ({mib / accepted:7.1f} MiB/s)"
-    )
-    print(
-        f"preserve  upload to PRESERVED:             {preserved:7.2f} s  ({mib / preserved:7.1f} MiB/s)"
-    )
-    print(f"ratio     preserve / baseline:             {preserved / base:7.2f}x  (goal <= 2.0x)")
+    for label, seconds in rows:
+        print(f"{label:<44} {seconds:7.2f} s  ({mib / seconds:7.1f} MiB/s)")
+    print(f"{'ratio     preserve / baseline':<44} {preserved / base:7.2f}x  (goal <= 2.0x)")
 
 
 if __name__ == "__main__":
