@@ -20,6 +20,7 @@ class EventType(enum.StrEnum):
     DIGITAL_SIGNATURE_GENERATION = "digital signature generation"
     REPLICATION = "replication"
     FIXITY_CHECK = "fixity check"
+    REPAIR = "repair"
     RECOVERY = "recovery"
     REJECTION = "rejection"
     ACCESS = "access"

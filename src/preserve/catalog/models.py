@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     Enum,
     ForeignKey,
     Index,
@@ -156,7 +157,11 @@ class Replica(Base):
     """One copy of an AIP on one target. A copy counts toward the policy only once verified."""
 
     __tablename__ = "replicas"
-    __table_args__ = (UniqueConstraint("aip_id", "target"),)
+    __table_args__ = (
+        UniqueConstraint("aip_id", "target"),
+        Index("ix_replicas_next_audit", "target", "next_audit_at"),
+        Index("ix_replicas_audit_due", "target", "audit_due_at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     aip_id: Mapped[str] = mapped_column(ForeignKey("aips.id"))
     target: Mapped[str] = mapped_column(String(63))
@@ -164,6 +169,11 @@ class Replica(Base):
     verified_at: Mapped[datetime | None]
     last_audit_at: Mapped[datetime | None]
     last_audit_outcome: Mapped[str | None] = mapped_column(String(32))
+    # The fixity schedule (preserve.audit.schedule): the due time of the current cycle, when the
+    # scheduler looks at the replica next, and a pending restore request on a cold target.
+    audit_due_at: Mapped[datetime | None]
+    next_audit_at: Mapped[datetime | None]
+    restore_requested_at: Mapped[datetime | None]
     aip: Mapped[Aip] = relationship(back_populates="replicas")
 
 
@@ -202,3 +212,73 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class FixityCheck(Base):
+    """One audit of one replica (the PREMIS event is the evidence; this row is the index).
+
+    A failed check carries its resolution: pending, repaired, unrepairable, or resolved (a later
+    check of the same replica came back ok without a repair).
+    """
+
+    __tablename__ = "fixity_checks"
+    __table_args__ = (
+        Index("ix_fixity_checks_time", "checked_at"),
+        Index("ix_fixity_checks_target_time", "target", "checked_at"),
+        Index("ix_fixity_checks_replica", "aip_id", "target"),
+        Index("ix_fixity_checks_resolution", "resolution"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    aip_id: Mapped[str] = mapped_column(String(36))
+    target: Mapped[str] = mapped_column(String(63))
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(32))
+    files_checked: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[str | None] = mapped_column(String(32))
+    resolved_at: Mapped[datetime | None]
+    repair_source: Mapped[str | None] = mapped_column(String(63))
+
+
+class FixityDaily(Base):
+    """Checks per target and UTC day, kept as running counts so /metrics never scans history."""
+
+    __tablename__ = "fixity_daily"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    target: Mapped[str] = mapped_column(String(63), primary_key=True)
+    checks: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    repairs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Alert(Base):
+    """Something an operator must act on (a replica that no good copy can repair, ...)."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(64))
+    aip_id: Mapped[str | None] = mapped_column(String(36))
+    target: Mapped[str | None] = mapped_column(String(63))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    delivered_at: Mapped[datetime | None]
+    delivery_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SchedulerTask(Base):
+    """When each periodic task last ran, so that two workers never run it twice in a period."""
+
+    __tablename__ = "scheduler_tasks"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_run_at: Mapped[datetime | None]
+
+
+class AuditPacing(Base):
+    """Per target, until when audit reads are already planned (the bandwidth budget's cursor)."""
+
+    __tablename__ = "audit_pacing"
+    target: Mapped[str] = mapped_column(String(63), primary_key=True)
+    paced_until: Mapped[datetime] = mapped_column(default=utcnow)
