@@ -212,6 +212,22 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The store a job needs ("target:<name>"): while it is in an Outage, its jobs wait.
+    resource: Mapped[str | None] = mapped_column(String(100), index=True)
+    # Times the job was put back waiting for a store; unlike attempts, never makes it dead.
+    waits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Outage(Base):
+    """A store that is down: the jobs that need it wait until ``retry_after``, so one target's
+    outage delays only its own copies and costs one probe per backoff, not one per job."""
+
+    __tablename__ = "outages"
+    resource: Mapped[str] = mapped_column(String(100), primary_key=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    retry_after: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(Integer, default=1)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class FixityCheck(Base):
