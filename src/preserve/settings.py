@@ -34,8 +34,30 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=0.2, gt=0)
     job_lease_seconds: int = Field(default=300, ge=5)
     job_max_attempts: int = Field(default=8, ge=1)
+    storage_retry_max_seconds: float = Field(
+        default=300, gt=0, description="A store that is down is probed at least this often."
+    )
     key_passphrase: str | None = Field(
         default=None, description="Encrypts the archive's private key at rest when set."
+    )
+    audit_tick_seconds: float = Field(
+        default=60, gt=0, description="How often the scheduler plans fixity audits."
+    )
+    audit_bandwidth_mb_s: float = Field(
+        default=100, gt=0, description="Read budget of scheduled audits per target (MB/s)."
+    )
+    audit_bandwidth_mb_s_per_target: dict[str, float] = Field(
+        default_factory=dict, description='Per-target budgets, JSON: {"cold-c": 5}.'
+    )
+    audit_cold_sample_share: float = Field(
+        default=0.05, gt=0, le=1, description="Share of a cold target's replicas per interval."
+    )
+    audit_overdue_grace_hours: float = Field(
+        default=24, ge=0, description="A replica is overdue this long after its due time."
+    )
+    audit_workers: int = Field(default=1, ge=1, description="Threads hashing one replica.")
+    alert_webhook_url: str | None = Field(
+        default=None, description="Critical alerts are POSTed here as JSON."
     )
 
     @cached_property

@@ -1,162 +1,70 @@
-"""Auditing replicas: read every byte back from the store, hash it here, compare.
+"""Running audits: choose replicas, audit each, record the check, repair what failed.
 
-Per replica: the signature over the tag manifest must verify with one of the archive's keys;
-the tag manifest must be the one that was signed (its sha256 is in the catalogue); every tag
-file must match the tag manifest; every payload file must match both the digest recorded at
-ingest and the bag's own manifest. Each check is a PREMIS ``fixity check`` event.
+The scheduler's jobs (:mod:`preserve.audit.tasks`) and the operator's ``preserve audit run``
+call the same functions. Each replica is read outside any transaction and its outcome recorded
+in a short one, so a long audit never holds the database's write lock.
 """
 
 from __future__ import annotations
 
-import enum
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from preserve.catalog.events import EventType, Outcome, record_event
-from preserve.catalog.models import Aip, Replica
-from preserve.catalog.repository import get_aip, get_replica, list_aips
+from preserve.audit import cold
+from preserve.audit.auditor import (
+    AuditOutcome,
+    FileProblem,
+    ReplicaAudit,
+    audit_replica,
+)
+from preserve.audit.record import record_audit
+from preserve.audit.repair import RepairResult, repair_replica
+from preserve.audit.schedule import RESTORE_POLL, RESTORE_TIMEOUT, schedule_new
+from preserve.audit.targets import TargetPolicy, policies_of, policy_for, target_policies
+from preserve.catalog.models import Aip, Replica, ReplicaState
+from preserve.catalog.repository import get_aip, get_replica
 from preserve.catalog.types import utcnow
-from preserve.digests import hash_stream
-from preserve.errors import IntegrityError
-from preserve.ingest import bag as bagit
 from preserve.runtime import Runtime
-from preserve.storage.base import ObjectNotFound, StorageError, Store, read_bytes
-from preserve.storage.layout import aip_key
-from preserve.trust.signing import Signature, verify
 
-
-class AuditOutcome(enum.StrEnum):
-    OK = "ok"
-    MISMATCH = "mismatch"
-    MISSING = "missing"
-    UNREADABLE = "unreadable"
-    SIGNATURE_INVALID = "signature-invalid"
-
-
-@dataclass(frozen=True)
-class FileProblem:
-    path: str
-    outcome: AuditOutcome
-    detail: str
+__all__ = [
+    "AuditOutcome",
+    "AuditRun",
+    "FileProblem",
+    "ReplicaAudit",
+    "audit_all",
+    "audit_replica",
+    "record_audit",
+    "run_audits",
+]
 
 
 @dataclass
-class ReplicaAudit:
-    aip_id: str
-    target: str
-    files_checked: int = 0
-    bytes_read: int = 0
-    problems: list[FileProblem] = field(default_factory=list)
+class AuditRun:
+    audits: list[ReplicaAudit] = field(default_factory=list)
+    repairs: dict[tuple[str, str], RepairResult] = field(default_factory=dict)
+    restores_requested: list[tuple[str, str]] = field(default_factory=list)
 
     @property
-    def outcome(self) -> AuditOutcome:
-        if not self.problems:
-            return AuditOutcome.OK
-        order = list(AuditOutcome)
-        return max((p.outcome for p in self.problems), key=order.index)
+    def failed(self) -> list[ReplicaAudit]:
+        return [a for a in self.audits if a.outcome != AuditOutcome.OK]
+
+    @property
+    def unrepaired(self) -> list[ReplicaAudit]:
+        return [
+            a
+            for a in self.failed
+            if not (r := self.repairs.get((a.aip_id, a.target))) or not r.repaired
+        ]
 
 
-def audit_replica(
-    store: Store,
-    aip: Aip,
-    trusted: dict,
-    progress: Callable[[int], None] | None = None,
-) -> ReplicaAudit:
-    result = ReplicaAudit(aip.id, store.name)
-    manifest = _check_tags(store, aip, trusted, result)
-    for f in aip.files:
-        relpath = f"data/{f.path}"
-        digest = _hash_object(store, aip.id, relpath, result)
-        if progress is not None:
-            progress(f.size)
-        if digest is None:
-            continue
-        result.files_checked += 1
-        if digest != f.sha256:
-            result.problems.append(
-                FileProblem(f.path, AuditOutcome.MISMATCH, f"sha256 {digest}, expected {f.sha256}")
-            )
-        elif manifest is not None and manifest.get(relpath) != f.sha256:
-            result.problems.append(
-                FileProblem(f.path, AuditOutcome.MISMATCH, "bag manifest disagrees with catalogue")
-            )
-    return result
-
-
-def _check_tags(store: Store, aip: Aip, trusted: dict, result: ReplicaAudit) -> dict | None:
-    """Verify signature and tag files; return the payload manifest when it can be trusted."""
-    try:
-        tagmanifest = read_bytes(store, aip_key(aip.id, bagit.TAGMANIFEST))
-        signature = Signature.from_json(read_bytes(store, aip_key(aip.id, bagit.SIGNATURE)))
-        verify(signature, tagmanifest, trusted)
-    except ObjectNotFound as exc:
-        result.problems.append(FileProblem(bagit.SIGNATURE, AuditOutcome.MISSING, str(exc)))
-        return None
-    except StorageError as exc:
-        result.problems.append(FileProblem(bagit.TAGMANIFEST, AuditOutcome.UNREADABLE, str(exc)))
-        return None
-    except IntegrityError as exc:
-        result.problems.append(
-            FileProblem(bagit.TAGMANIFEST, AuditOutcome.SIGNATURE_INVALID, str(exc))
-        )
-        return None
-    if hashlib.sha256(tagmanifest).hexdigest() != aip.tagmanifest_sha256:
-        result.problems.append(
-            FileProblem(
-                bagit.TAGMANIFEST,
-                AuditOutcome.SIGNATURE_INVALID,
-                "tag manifest validly signed but not the one recorded at ingest",
-            )
-        )
-    manifest = None
-    for relpath, want in bagit.parse_manifest(tagmanifest).items():
-        digest = _hash_object(store, aip.id, relpath, result)
-        if digest is not None and digest != want:
-            result.problems.append(
-                FileProblem(relpath, AuditOutcome.MISMATCH, f"sha256 {digest}, expected {want}")
-            )
-        elif digest is not None and relpath == "manifest-sha256.txt":
-            manifest = bagit.parse_manifest(read_bytes(store, aip_key(aip.id, relpath)))
-    return manifest
-
-
-def _hash_object(store: Store, aip_id: str, relpath: str, result: ReplicaAudit) -> str | None:
-    try:
-        with store.open(aip_key(aip_id, relpath)) as stream:
-            digests, size = hash_stream(stream, ("sha256",))
-    except ObjectNotFound:
-        result.problems.append(FileProblem(relpath, AuditOutcome.MISSING, "object is missing"))
-        return None
-    except StorageError as exc:
-        result.problems.append(FileProblem(relpath, AuditOutcome.UNREADABLE, str(exc)))
-        return None
-    result.bytes_read += size
-    return digests["sha256"]
-
-
-def record_audit(session: Session, aip: Aip, audit: ReplicaAudit) -> None:
-    replica: Replica | None = get_replica(session, aip.id, audit.target)
-    if replica is not None:
-        replica.last_audit_at = utcnow()
-        replica.last_audit_outcome = audit.outcome.value
-    detail = f"{audit.files_checked} files, {audit.bytes_read} bytes read"
-    if audit.problems:
-        detail += "; " + "; ".join(
-            f"{p.path}: {p.outcome.value} ({p.detail})" for p in audit.problems[:50]
-        )
-    record_event(
-        session,
-        EventType.FIXITY_CHECK,
-        Outcome.SUCCESS if audit.outcome == AuditOutcome.OK else Outcome.FAILURE,
-        object_type="aip",
-        object_id=aip.id,
-        agency_id=aip.agency_id,
-        target=audit.target,
-        detail=detail,
-    )
+@dataclass(frozen=True)
+class Selection:
+    aip_ids: list[str] | None = None
+    target: str | None = None
+    due_only: bool = False
 
 
 def audit_all(
@@ -164,38 +72,130 @@ def audit_all(
     aip_ids: list[str] | None = None,
     target: str | None = None,
     progress: Callable[[int], None] | None = None,
+    *,
+    repair: bool = False,
 ) -> list[ReplicaAudit]:
-    """Audit every replica (of the given AIPs, on the given target) and record the events.
+    """Audit every replica (of the given AIPs, on the given target) and record the checks."""
+    return run_audits(rt, Selection(aip_ids, target), progress, repair=repair).audits
 
-    Each replica is read outside any transaction and its outcome recorded in a short one, so
-    a long audit never holds the database's write lock.
-    """
-    results: list[ReplicaAudit] = []
-    trusted = rt.trusted_keys()
+
+def run_audits(
+    rt: Runtime,
+    selection: Selection,
+    progress: Callable[[int], None] | None = None,
+    *,
+    repair: bool = False,
+    now: datetime | None = None,
+) -> AuditRun:
+    run = AuditRun()
+    for aip_id, target in replicas_to_audit(rt, selection, now or utcnow()):
+        aip, policies = _load(rt, aip_id)
+        policy = policy_for(policies, target, rt.settings)
+        store = rt.store(aip.storage_profile, target)
+        if policy.cold and not cold.is_readable(store, aip.id):
+            cold.request_restore(store, aip.id)
+            _mark_restore_requested(rt, aip.id, target)
+            run.restores_requested.append((aip.id, target))
+            continue
+        audit = audit_and_record(rt, aip, target, policies, repair=repair, progress=progress)
+        run.audits.append(audit)
+        if audit.repair is not None:
+            run.repairs[(aip.id, target)] = audit.repair
+    return run
+
+
+def audit_and_record(
+    rt: Runtime,
+    aip: Aip,
+    target: str,
+    policies: dict[str, TargetPolicy],
+    *,
+    repair: bool,
+    progress: Callable[[int], None] | None = None,
+) -> ReplicaAudit:
+    store = rt.store(aip.storage_profile, target)
+    workers = rt.settings.audit_workers
+    audit = audit_replica(store, aip, rt.trusted_keys(), progress, workers=workers)
+    audit.checked_at = utcnow()
     with rt.sessions.begin() as session:
-        ids = aip_ids or [a.id for a in list_aips(session)]
-    for aip_id in ids:
-        with rt.sessions.begin() as session:
-            aip = get_aip(session, aip_id)
-            session.expunge_all()
-        for replica in aip.replicas:
-            if target and replica.target != target:
-                continue
-            store = rt.store(aip.storage_profile, replica.target)
-            audit = audit_replica(store, aip, trusted, progress)
+        check = record_audit(session, aip, audit, policy=policy_for(policies, target, rt.settings))
+        check_id = check.id
+    if repair and audit.outcome != AuditOutcome.OK:
+        audit.repair = repair_replica(rt, aip, target, check_id, policies)
+    return audit
+
+
+def run_scheduled_audit(rt: Runtime, aip_id: str, target: str) -> ReplicaAudit | None:
+    """The ``audit.replica`` job: a cold replica waits (up to a limit) until it is restored."""
+    aip, policies = _load(rt, aip_id)
+    policy = policy_for(policies, target, rt.settings)
+    replica = next((r for r in aip.replicas if r.target == target), None)
+    if replica is None:
+        return None
+    if policy.cold and replica.restore_requested_at is not None:
+        store = rt.store(aip.storage_profile, target)
+        waited = utcnow() - replica.restore_requested_at
+        if waited < RESTORE_TIMEOUT and not cold.is_readable(store, aip.id):
             with rt.sessions.begin() as session:
-                record_audit(session, aip, audit)
-            results.append(audit)
-    return results
+                row = get_replica(session, aip.id, target)
+                if row is not None:
+                    row.next_audit_at = utcnow() + RESTORE_POLL
+            return None
+    return audit_and_record(rt, aip, target, policies, repair=True)
+
+
+def request_restore(rt: Runtime, aip_id: str, target: str) -> int:
+    """The ``audit.restore`` job."""
+    with rt.sessions.begin() as session:
+        profile = session.scalar(select(Aip.storage_profile).where(Aip.id == aip_id))
+    if profile is None:
+        return 0
+    return cold.request_restore(rt.store(profile, target), aip_id)
+
+
+def replicas_to_audit(rt: Runtime, selection: Selection, now: datetime) -> list[tuple[str, str]]:
+    with rt.sessions.begin() as session:
+        if selection.due_only:
+            for policy in target_policies(rt, session).values():
+                schedule_new(session, policy, now)
+        stmt = select(Replica.aip_id, Replica.target).where(Replica.state != ReplicaState.PENDING)
+        if selection.aip_ids:
+            stmt = stmt.where(Replica.aip_id.in_(selection.aip_ids))
+        if selection.target:
+            stmt = stmt.where(Replica.target == selection.target)
+        if selection.due_only:
+            stmt = stmt.where(Replica.next_audit_at <= now)
+        stmt = stmt.join(Aip, Aip.id == Replica.aip_id).order_by(Aip.created_at, Replica.target)
+        return [(a, t) for a, t in session.execute(stmt)]
 
 
 def bytes_to_audit(rt: Runtime, aip_ids: list[str] | None, target: str | None) -> int:
-    """Total bytes an :func:`audit_all` call will read (for a progress bar)."""
+    """Total payload bytes an :func:`audit_all` call will read (for a progress bar)."""
+    return selection_bytes(rt, Selection(aip_ids, target))
+
+
+def selection_bytes(rt: Runtime, selection: Selection, now: datetime | None = None) -> int:
+    pairs = replicas_to_audit(rt, selection, now or utcnow())
+    ids = sorted({a for a, _ in pairs})
     with rt.sessions.begin() as session:
-        aips = [get_aip(session, a) for a in aip_ids] if aip_ids else list(list_aips(session))
-        return sum(
-            aip.total_bytes
-            for aip in aips
-            for r in aip.replicas
-            if not target or r.target == target
-        )
+        sizes = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            sizes.update(session.execute(select(Aip.id, Aip.total_bytes).where(Aip.id.in_(chunk))))
+    return sum(sizes.get(a, 0) for a, _ in pairs)
+
+
+def _load(rt: Runtime, aip_id: str) -> tuple[Aip, dict[str, TargetPolicy]]:
+    """The AIP with its files and replicas (detached), and its own profile's target policies."""
+    with rt.sessions.begin() as session:
+        aip = get_aip(session, aip_id)
+        session.expunge_all()
+    return aip, policies_of(rt.profile(aip.storage_profile), rt.settings)
+
+
+def _mark_restore_requested(rt: Runtime, aip_id: str, target: str) -> None:
+    with rt.sessions.begin() as session:
+        replica = get_replica(session, aip_id, target)
+        if replica is not None:
+            replica.restore_requested_at = utcnow()
+            replica.next_audit_at = utcnow() + RESTORE_POLL

@@ -1,0 +1,115 @@
+"""Recording checks: a PREMIS event (the evidence), a FixityCheck row (the index), daily counts.
+
+A failed check starts ``pending``; it ends ``repaired`` (see :mod:`preserve.audit.repair`),
+``unrepairable`` (no good copy: an alert was raised), ``resolved`` (a later check of the same
+replica came back ok) or ``superseded`` (a later check failed again and carries the state).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from preserve.audit.auditor import AuditOutcome, ReplicaAudit
+from preserve.audit.schedule import reschedule
+from preserve.audit.targets import TargetPolicy
+from preserve.catalog.events import EventType, Outcome, record_event
+from preserve.catalog.models import Aip, FixityCheck, FixityDaily, ReplicaState
+from preserve.catalog.repository import get_replica
+from preserve.catalog.types import utcnow
+
+PENDING = "pending"
+REPAIRED = "repaired"
+UNREPAIRABLE = "unrepairable"
+RESOLVED = "resolved"
+SUPERSEDED = "superseded"
+OPEN = (PENDING, UNREPAIRABLE)
+
+
+def record_audit(
+    session: Session, aip: Aip, audit: ReplicaAudit, *, policy: TargetPolicy | None = None
+) -> FixityCheck:
+    now = audit.checked_at or utcnow()
+    audit.checked_at = now
+    ok = audit.outcome == AuditOutcome.OK
+    replica = get_replica(session, aip.id, audit.target)
+    if replica is not None:
+        replica.last_audit_at = now
+        replica.last_audit_outcome = audit.outcome.value
+        if not ok:
+            replica.state = ReplicaState.FAILED
+        if policy is not None:
+            reschedule(replica, policy, now, ok)
+    record_event(
+        session,
+        EventType.FIXITY_CHECK,
+        Outcome.SUCCESS if ok else Outcome.FAILURE,
+        object_type="aip",
+        object_id=aip.id,
+        agency_id=aip.agency_id,
+        target=audit.target,
+        detail=audit.summary(),
+    )
+    close_open(session, aip.id, audit.target, RESOLVED if ok else SUPERSEDED, now)
+    check = FixityCheck(
+        aip_id=aip.id,
+        target=audit.target,
+        checked_at=now,
+        outcome=audit.outcome.value,
+        files_checked=audit.files_checked,
+        bytes_read=audit.bytes_read,
+        detail=audit.summary(20)[:4000],
+        resolution=None if ok else PENDING,
+    )
+    session.add(check)
+    session.flush()
+    failures = 0 if ok else 1
+    bump_daily(session, now, audit.target, checks=1, failures=failures, bytes=audit.bytes_read)
+    return check
+
+
+def close_open(session: Session, aip_id: str, target: str, resolution: str, now: datetime) -> None:
+    session.execute(
+        update(FixityCheck)
+        .where(
+            FixityCheck.aip_id == aip_id,
+            FixityCheck.target == target,
+            FixityCheck.resolution.in_(OPEN),
+        )
+        .values(resolution=resolution, resolved_at=now)
+    )
+
+
+def bump_daily(
+    session: Session,
+    when: datetime,
+    target: str,
+    *,
+    checks: int = 0,
+    failures: int = 0,
+    bytes: int = 0,
+    repairs: int = 0,
+) -> None:
+    """Add to the day's counts in one statement (an upsert: safe with concurrent workers)."""
+    values = {
+        "day": when.date(),
+        "target": target,
+        "checks": checks,
+        "failures": failures,
+        "bytes_read": bytes,
+        "repairs": repairs,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(FixityDaily).values(**values)
+    table = FixityDaily.__table__.c
+    counters = ("checks", "failures", "bytes_read", "repairs")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["day", "target"],
+        set_={name: table[name] + stmt.excluded[name] for name in counters},
+    )
+    session.execute(stmt)
