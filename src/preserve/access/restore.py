@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preserve.digests import CHUNK, MultiHasher
-from preserve.errors import Conflict, IntegrityError
+from preserve.errors import Conflict, IntegrityError, InvalidInput
 from preserve.ingest import bag as bagit
 from preserve.ingest.paths import safe_relative_path
 from preserve.storage.base import Store, read_bytes
@@ -41,25 +41,57 @@ class VerifiedManifest:
     key_id: str
 
 
-def read_verified_manifest(
-    store: Store, aip_id: str, trusted: dict, tagmanifest_sha256: str | None = None
-) -> VerifiedManifest:
-    """The payload manifest (path under data/ -> sha256), proven by the signature chain."""
+@dataclass(frozen=True)
+class BagHead:
+    """The signed part of a bag: tag manifest, signature, tag digests and payload digests."""
+
+    tagmanifest: bytes
+    signature: Signature
+    tag_sha256: dict[str, str]
+    payload: dict[str, str]
+
+
+def read_bag_head(
+    store: Store, aip_id: str, trusted: dict | None, tagmanifest_sha256: str | None = None
+) -> BagHead:
+    """Read and prove the tag manifest, signature and payload manifest of a stored bag.
+
+    ``trusted=None`` verifies against the public key embedded in the signature document (only
+    for rebuilding a catalogue when the archive's key directory was lost too).
+    """
     tagmanifest = read_bytes(store, aip_key(aip_id, bagit.TAGMANIFEST))
     signature = Signature.from_json(read_bytes(store, aip_key(aip_id, bagit.SIGNATURE)))
     verify(signature, tagmanifest, trusted)
     if tagmanifest_sha256 and hashlib.sha256(tagmanifest).hexdigest() != tagmanifest_sha256:
         raise IntegrityError("the tag manifest is not the one recorded at ingest")
+    tag_sha256 = _parse(tagmanifest, bagit.TAGMANIFEST)
     manifest_bytes = read_bytes(store, aip_key(aip_id, "manifest-sha256.txt"))
-    want = bagit.parse_manifest(tagmanifest).get("manifest-sha256.txt")
-    if want != hashlib.sha256(manifest_bytes).hexdigest():
+    if tag_sha256.get("manifest-sha256.txt") != hashlib.sha256(manifest_bytes).hexdigest():
         raise IntegrityError("manifest-sha256.txt does not match the signed tag manifest")
     payload = {}
-    for path, digest in bagit.parse_manifest(manifest_bytes).items():
+    for path, digest in _parse(manifest_bytes, "manifest-sha256.txt").items():
         if not path.startswith("data/"):
             raise IntegrityError(f"manifest entry {path!r} is outside data/")
-        payload[safe_relative_path(path.removeprefix("data/"))] = digest
-    return VerifiedManifest(payload, signature.key_id)
+        try:
+            payload[safe_relative_path(path.removeprefix("data/"))] = digest
+        except InvalidInput as exc:
+            raise IntegrityError(f"manifest-sha256.txt: {exc}") from None
+    return BagHead(tagmanifest, signature, tag_sha256, payload)
+
+
+def _parse(data: bytes, name: str) -> dict[str, str]:
+    try:
+        return bagit.parse_manifest(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IntegrityError(f"{name} is malformed: {exc}") from None
+
+
+def read_verified_manifest(
+    store: Store, aip_id: str, trusted: dict, tagmanifest_sha256: str | None = None
+) -> VerifiedManifest:
+    """The payload manifest (path under data/ -> sha256), proven by the signature chain."""
+    head = read_bag_head(store, aip_id, trusted, tagmanifest_sha256)
+    return VerifiedManifest(head.payload, head.signature.key_id)
 
 
 def restore_aip(

@@ -2,71 +2,65 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
-from preserve.access.restore import restore_aip
-from preserve.catalog.db import session_scope
-from preserve.catalog.events import EventType, Outcome, record_event
-from preserve.catalog.models import ReplicaState
-from preserve.catalog.repository import get_aip
-from preserve.cli.common import console, fail, open_runtime
-from preserve.cli.progress import byte_progress
-from preserve.errors import PreserveError
+from preserve.access.service import RestoreProgress
+from preserve.access.service import restore as restore_from_stores
+from preserve.cli.common import console, err_console, open_runtime
 
 
 def restore(
     aip_id: str = typer.Argument(..., help="The AIP to restore."),
     to: Path = typer.Option(..., "--to", help="Directory to create (must not exist or be empty)."),
-    source: str | None = typer.Option(None, "--from", help="Target to restore from."),
+    source: str | None = typer.Option(
+        None, "--from", help="Target to restore from (default: the nearest healthy copy)."
+    ),
     files: str | None = typer.Option(None, help="Only paths matching this glob."),
 ) -> None:
-    """Restore an AIP's payload under its original paths; digests and signature verified first."""
-    with open_runtime() as rt:
-        with session_scope(rt.sessions) as session:
-            aip = get_aip(session, aip_id)
-            targets = [r.target for r in aip.replicas if r.state == ReplicaState.VERIFIED]
-            catalogue = {f.path: f.sha256 for f in aip.files}
-            profile, agency_id, tm = aip.storage_profile, aip.agency_id, aip.tagmanifest_sha256
-        if source is None:
-            if not targets:
-                fail(f"AIP {aip_id} has no verified replica to restore from")
-            source = targets[0]
-        store = rt.store(profile, source)
-        total = aip.total_bytes if not files else 0
-        try:
-            with byte_progress(f"restoring from {source}", total) as advance:
-                result = restore_aip(
-                    store,
-                    aip_id,
-                    to,
-                    rt.trusted_keys(),
-                    catalogue=None if files else catalogue,
-                    tagmanifest_sha256=tm,
-                    pattern=files,
-                    progress=advance,
-                )
-        except PreserveError as exc:
-            _record(rt, aip_id, agency_id, source, Outcome.FAILURE, str(exc))
-            raise
-        _record(rt, aip_id, agency_id, source, Outcome.SUCCESS, f"{result.files} files to {to}")
+    """Restore an AIP's payload under its original paths; digests and signature verified first.
+
+    Without --from, targets are tried in the profile's order (verified replicas only, those
+    whose last audit failed last); a copy that fails verification is passed over for the next.
+    """
+    with open_runtime() as rt, restore_progress() as progress:
+        result = restore_from_stores(
+            rt, aip_id, to, requested=source, pattern=files, progress=progress
+        )
     console.print(
-        f"restored {result.files} files ({result.bytes} bytes) of {aip_id} from {source} to {to}",
+        f"restored {result.files} files ({result.bytes} bytes) of {aip_id} "
+        f"from {result.target} to {to}",
         highlight=False,
     )
 
 
-def _record(rt, aip_id: str, agency_id: int, target: str, outcome: Outcome, detail: str) -> None:
-    with session_scope(rt.sessions) as session:
-        record_event(
-            session,
-            EventType.RECOVERY,
-            outcome,
-            object_type="aip",
-            object_id=aip_id,
-            agency_id=agency_id,
-            target=target,
-            detail=detail,
-            agent="cli",
-        )
+@contextmanager
+def restore_progress() -> Iterator[RestoreProgress]:
+    """One bar per attempt; a failed attempt's bar stays visible above the next one."""
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+    ) as bars:
+        current: list = []
+
+        def start(target: str, total: int) -> None:
+            current[:] = [bars.add_task(f"restoring from {target}", total=total or None)]
+
+        def advance(n: int) -> None:
+            bars.advance(current[0], n)
+
+        yield RestoreProgress(start, advance)
