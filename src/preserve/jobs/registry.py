@@ -27,5 +27,6 @@ def handler_for(kind: str) -> Handler:
 
 def load_tasks() -> None:
     """Import every package's tasks module so their handlers register."""
+    import preserve.audit.tasks
     import preserve.ingest.tasks
     import preserve.storage.tasks  # noqa: F401
