@@ -1,0 +1,189 @@
+"""The SQL behind reports, status and metrics: aggregates only, each served by an index.
+
+Per-target holdings scan the replicas once; period figures read ``fixity_checks`` through its
+time index; totals for /metrics read the small ``fixity_daily`` table, never the history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Select, case, distinct, func, select
+from sqlalchemy.orm import Session
+
+from preserve.audit.record import OPEN
+from preserve.catalog.models import Aip, FixityCheck, FixityDaily, Replica, ReplicaState
+
+
+@dataclass
+class Holdings:
+    objects: int = 0
+    files: int = 0
+    bytes: int = 0
+    verified: int = 0
+    failed: int = 0
+    never_audited: int = 0
+
+
+def holdings(session: Session, target: str | None = None) -> dict[str, Holdings]:
+    stmt = (
+        select(
+            Replica.target,
+            func.count(),
+            func.coalesce(func.sum(Aip.file_count), 0),
+            func.coalesce(func.sum(Aip.total_bytes), 0),
+            func.sum(case((Replica.state == ReplicaState.VERIFIED, 1), else_=0)),
+            func.sum(case((Replica.state == ReplicaState.FAILED, 1), else_=0)),
+            func.sum(case((Replica.last_audit_at.is_(None), 1), else_=0)),
+        )
+        .join(Aip, Aip.id == Replica.aip_id)
+        .group_by(Replica.target)
+    )
+    if target:
+        stmt = stmt.where(Replica.target == target)
+    return {
+        t: Holdings(int(n), int(f), int(b), int(v or 0), int(x or 0), int(u or 0))
+        for t, n, f, b, v, x, u in session.execute(stmt)
+    }
+
+
+def _in_period(stmt: Select, since: datetime | None, until: datetime, target: str | None):
+    if since is not None:
+        stmt = stmt.where(FixityCheck.checked_at >= since)
+    stmt = stmt.where(FixityCheck.checked_at < until)
+    if target:
+        stmt = stmt.where(FixityCheck.target == target)
+    return stmt
+
+
+def outcomes(
+    session: Session, since: datetime | None, until: datetime, target: str | None = None
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """target -> outcome -> (checks, bytes read) in the period."""
+    stmt = select(
+        FixityCheck.target,
+        FixityCheck.outcome,
+        func.count(),
+        func.coalesce(func.sum(FixityCheck.bytes_read), 0),
+    ).group_by(FixityCheck.target, FixityCheck.outcome)
+    found: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for t, outcome, n, b in session.execute(_in_period(stmt, since, until, target)):
+        found[t][outcome] = (int(n), int(b))
+    return found
+
+
+def audited(
+    session: Session, since: datetime | None, until: datetime, target: str | None = None
+) -> dict[str, int]:
+    """Distinct replicas checked in the period, per target."""
+    stmt = select(FixityCheck.target, func.count(distinct(FixityCheck.aip_id))).group_by(
+        FixityCheck.target
+    )
+    return {t: int(n) for t, n in session.execute(_in_period(stmt, since, until, target))}
+
+
+def covered(session: Session, target: str, interval: timedelta, as_of: datetime) -> int:
+    """Replicas of ``target`` checked within one interval before ``as_of``."""
+    stmt = select(func.count(distinct(FixityCheck.aip_id))).where(
+        FixityCheck.target == target,
+        FixityCheck.checked_at > as_of - interval,
+        FixityCheck.checked_at <= as_of,
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def overdue(session: Session, before: datetime, target: str | None = None) -> dict[str, int]:
+    """Replicas whose due time passed before ``before`` (now minus the grace period)."""
+    stmt = (
+        select(Replica.target, func.count())
+        .where(Replica.audit_due_at < before)
+        .group_by(Replica.target)
+    )
+    if target:
+        stmt = stmt.where(Replica.target == target)
+    return {t: int(n) for t, n in session.execute(stmt)}
+
+
+def due_now(session: Session, now: datetime) -> dict[str, int]:
+    stmt = (
+        select(Replica.target, func.count())
+        .where(Replica.next_audit_at <= now)
+        .group_by(Replica.target)
+    )
+    return {t: int(n) for t, n in session.execute(stmt)}
+
+
+def repairs(
+    session: Session, since: datetime | None, until: datetime, target: str | None = None
+) -> dict[str, int]:
+    stmt = (
+        select(FixityCheck.target, func.count())
+        .where(FixityCheck.resolution == "repaired")
+        .group_by(FixityCheck.target)
+    )
+    return {t: int(n) for t, n in session.execute(_in_period(stmt, since, until, target))}
+
+
+def failures(
+    session: Session,
+    since: datetime | None,
+    until: datetime,
+    target: str | None = None,
+    limit: int = 10_000,
+) -> list[FixityCheck]:
+    stmt = select(FixityCheck).where(FixityCheck.resolution.is_not(None))
+    stmt = _in_period(stmt, since, until, target).order_by(FixityCheck.checked_at, FixityCheck.id)
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def open_failures(session: Session, target: str | None = None) -> list[FixityCheck]:
+    stmt = select(FixityCheck).where(FixityCheck.resolution.in_(OPEN))
+    if target:
+        stmt = stmt.where(FixityCheck.target == target)
+    return list(session.scalars(stmt.order_by(FixityCheck.checked_at)))
+
+
+def daily(
+    session: Session, first: date, last: date, target: str | None = None
+) -> dict[date, tuple[int, int]]:
+    """day -> (checks, failures) from the daily counts."""
+    stmt = (
+        select(FixityDaily.day, func.sum(FixityDaily.checks), func.sum(FixityDaily.failures))
+        .where(FixityDaily.day >= first, FixityDaily.day <= last)
+        .group_by(FixityDaily.day)
+    )
+    if target:
+        stmt = stmt.where(FixityDaily.target == target)
+    return {d: (int(c), int(f)) for d, c, f in session.execute(stmt)}
+
+
+def totals(session: Session) -> dict[str, tuple[int, int, int]]:
+    """target -> (checks, bytes read, repairs) since the beginning, from the daily counts."""
+    stmt = select(
+        FixityDaily.target,
+        func.sum(FixityDaily.checks),
+        func.sum(FixityDaily.bytes_read),
+        func.sum(FixityDaily.repairs),
+    ).group_by(FixityDaily.target)
+    return {t: (int(c), int(b), int(r)) for t, c, b, r in session.execute(stmt)}
+
+
+def failure_counts(session: Session) -> dict[tuple[str, str], int]:
+    """(target, outcome) -> failed checks since the beginning (failures carry a resolution)."""
+    stmt = (
+        select(FixityCheck.target, FixityCheck.outcome, func.count())
+        .where(FixityCheck.resolution.is_not(None))
+        .group_by(FixityCheck.target, FixityCheck.outcome)
+    )
+    return {(t, o): int(n) for t, o, n in session.execute(stmt)}
+
+
+def open_failure_counts(session: Session) -> dict[str, int]:
+    stmt = (
+        select(FixityCheck.target, func.count())
+        .where(FixityCheck.resolution.in_(OPEN))
+        .group_by(FixityCheck.target)
+    )
+    return {t: int(n) for t, n in session.execute(stmt)}
