@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from preserve import __version__
 from preserve.api import problems
-from preserve.api.routers import aips, reports, sips, system
+from preserve.api.routers import aips, metrics, reports, sips, system
 from preserve.api.schemas import Problem
 from preserve.runtime import Runtime
 from preserve.settings import Settings
@@ -21,7 +21,7 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = rt
     problems.install(app)
-    for module in (system, sips, aips, reports):
+    for module in (system, sips, aips, reports, metrics):
         app.include_router(module.router)
     _add_problem_schema(app)
     return app

@@ -1,0 +1,24 @@
+"""``/metrics`` for Prometheus: no token (Prometheus scrapes it), counts only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from preserve.api.deps import db, runtime
+from preserve.audit.metrics import CONTENT_TYPE, render
+from preserve.catalog.types import utcnow
+from preserve.runtime import Runtime
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
+def metrics(session: Session = Depends(db), rt: Runtime = Depends(runtime)) -> Response:
+    """Audits, failures, repairs, overdue replicas, bytes read, alerts and replication backlog
+    in the Prometheus text format. Labels are targets and outcomes, never record names or ids."""
+    grace = timedelta(hours=rt.settings.audit_overdue_grace_hours)
+    return Response(render(session, utcnow(), grace), media_type=CONTENT_TYPE)
