@@ -123,9 +123,7 @@ def open_source(rt: Runtime, record: AipRecord, target: str, *, check_objects: b
         raise IntegrityError(f"{target}: the bag's payload manifest disagrees with the catalogue")
     source = Source(target, store, head.tagmanifest, head.signature, head.tag_sha256, head.payload)
     if check_objects:
-        sizes: dict[str, int | None] = {f"data/{p}": f.size for p, f in record.files.items()}
-        sizes.update({k: None for k in head.tag_sha256})
-        sizes.update({k: None for k in bagit.UNRECORDED})
+        sizes = bag_objects(head.tag_sha256, {p: f.size for p, f in record.files.items()})
         problems = object_problems(store, record.aip_id, sizes)
         if problems:
             raise ObjectNotFound(f"{target}: {_summary(problems)}")
@@ -152,6 +150,14 @@ def iter_sources(
             yield open_source(rt, record, target)
         except PreserveError as exc:
             attempts.add(target, exc)
+
+
+def bag_objects(tag_sha256: dict[str, str], payload_sizes: dict[str, int]) -> dict[str, int | None]:
+    """Every object a whole bag holds, with its size where the catalogue knows it."""
+    sizes: dict[str, int | None] = {f"data/{p}": size for p, size in payload_sizes.items()}
+    sizes.update({name: None for name in tag_sha256})
+    sizes.update({name: None for name in (bagit.TAGMANIFEST, *bagit.UNRECORDED)})
+    return sizes
 
 
 def object_problems(store: Store, aip_id: str, sizes: dict[str, int | None]) -> dict[str, str]:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from preserve.cli import access, admin, audit, serve
+from preserve.cli import access, admin, audit, catalog, drill, serve
 from preserve.cli.common import fail
 from preserve.errors import PreserveError
 
@@ -19,6 +19,8 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("worker")(serve.worker)
 app.command("restore")(access.restore)
+app.command("drill")(drill.drill)
+app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(audit.audit_app, name="audit")
