@@ -1,0 +1,181 @@
+"""The scheduled audit finds each kind of damage in one replica and repairs it from the good
+one; with every replica bad it raises a critical alert and writes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from audit_support import (
+    BAD,
+    FILES,
+    GOOD,
+    checks,
+    ingest,
+    make_due,
+    replica_dir,
+    scheduled_round,
+    snapshot,
+    webhook_receiver,
+)
+
+from preserve.audit.auditor import AuditOutcome
+from preserve.catalog.events import EventType
+from preserve.catalog.models import Alert, Replica, ReplicaState, Role
+from preserve.catalog.repository import events_for
+from preserve.ingest import bag
+
+
+def flip_byte(root: Path) -> None:
+    victim = root / "data" / "docs" / "notice.pdf"
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x20
+    victim.write_bytes(bytes(data))
+
+
+def truncate(root: Path) -> None:
+    victim = root / "data" / "附件" / "说明.txt"
+    victim.write_bytes(victim.read_bytes()[:-1])
+
+
+def delete(root: Path) -> None:
+    (root / "data" / "附件" / "说明.txt").unlink()
+
+
+def forge_tag_manifest(root: Path) -> None:
+    """Edit the descriptive metadata and make the tag manifest agree (the signature cannot)."""
+    info = root / "bag-info.txt"
+    info.write_bytes(info.read_bytes() + b"Note: edited afterwards\n")
+    entries = bag.parse_manifest((root / bag.TAGMANIFEST).read_bytes())
+    entries["bag-info.txt"] = hashlib.sha256(info.read_bytes()).hexdigest()
+    (root / bag.TAGMANIFEST).write_bytes(bag.manifest_text(entries.items()))
+
+
+DAMAGE = {
+    "flipped-byte": (flip_byte, AuditOutcome.MISMATCH, "docs/notice.pdf"),
+    "truncation": (truncate, AuditOutcome.MISMATCH, "附件/说明.txt"),
+    "deletion": (delete, AuditOutcome.MISSING, "data/附件/说明.txt"),
+    "forged-tag-manifest": (forge_tag_manifest, AuditOutcome.SIGNATURE_INVALID, bag.TAGMANIFEST),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damage_is_found_and_repaired_from_the_good_replica(rt, client, make_token, damage):
+    corrupt, outcome, path = DAMAGE[damage]
+    aip_id = ingest(rt, client, make_token)
+    good_before = snapshot(replica_dir(rt, aip_id, GOOD))
+    corrupt(replica_dir(rt, aip_id, BAD))
+    assert snapshot(replica_dir(rt, aip_id, BAD)) != good_before
+    make_due(rt, aip_id)
+
+    scheduled_round(rt)
+
+    assert snapshot(replica_dir(rt, aip_id, BAD)) == good_before
+    assert snapshot(replica_dir(rt, aip_id, GOOD)) == good_before
+    found = [c for c in checks(rt, aip_id) if c.target == BAD]
+    failed, verified = found[0], found[-1]
+    assert (failed.outcome, failed.resolution, failed.repair_source) == (
+        outcome.value,
+        "repaired",
+        GOOD,
+    )
+    assert path in failed.detail
+    assert (verified.outcome, verified.resolution) == ("ok", None)
+    with rt.sessions() as session:
+        events = events_for(session, "aip", aip_id)
+        repairs = [e for e in events if e.type == EventType.REPAIR.value]
+        assert [(e.target, e.outcome) for e in repairs] == [(BAD, "success")]
+        assert GOOD in repairs[0].detail
+        replica = session.query(Replica).filter_by(aip_id=aip_id, target=BAD).one()
+        assert replica.state == ReplicaState.VERIFIED
+        assert replica.audit_due_at > verified.checked_at
+        assert session.query(Alert).count() == 0
+
+    officer = {"Authorization": f"Bearer {make_token('archive', Role.OFFICER)}"}
+    report = client.get("/v1/reports/fixity", headers=officer).json()["report"]
+    [failure] = report["failures"]
+    assert (failure["aip_id"], failure["target"], failure["outcome"]) == (
+        aip_id,
+        BAD,
+        outcome.value,
+    )
+    assert (failure["resolution"], failure["repair_source"]) == ("repaired", GOOD)
+    by_target = {t["target"]: t for t in report["targets"]}
+    assert by_target[BAD]["repairs"] == 1
+    assert by_target[BAD]["outcomes"][outcome.value] == 1
+
+
+def test_every_replica_bad_raises_a_critical_alert_and_repairs_nothing(rt, client, make_token):
+    aip_id = ingest(rt, client, make_token)
+    flip_byte(replica_dir(rt, aip_id, GOOD))
+    truncate(replica_dir(rt, aip_id, BAD))
+    before = {t: snapshot(replica_dir(rt, aip_id, t)) for t in (GOOD, BAD)}
+    make_due(rt, aip_id)
+
+    with webhook_receiver() as (url, received):
+        rt.settings.alert_webhook_url = url
+        scheduled_round(rt)
+
+    assert {t: snapshot(replica_dir(rt, aip_id, t)) for t in (GOOD, BAD)} == before
+    assert received, "the webhook got no alert"
+    content_type, body = received[0]
+    assert content_type == "application/json"
+    assert (body["severity"], body["kind"], body["aip_id"]) == (
+        "critical",
+        "no-good-replica",
+        aip_id,
+    )
+    with rt.sessions() as session:
+        alerts = session.query(Alert).all()
+        assert {a.severity for a in alerts} == {"critical"}
+        assert all(a.delivered_at is not None for a in alerts)
+        events = events_for(session, "aip", aip_id)
+        assert not [e for e in events if e.type == EventType.REPAIR.value]
+        states = {r.target: r.state for r in session.query(Replica).filter_by(aip_id=aip_id)}
+        assert states == {GOOD: ReplicaState.FAILED, BAD: ReplicaState.FAILED}
+    failures = [c for c in checks(rt, aip_id) if c.outcome != "ok"]
+    assert failures and {c.resolution for c in failures} <= {"unrepairable", "superseded"}
+    assert "unrepairable" in {c.resolution for c in failures}
+
+    metrics = client.get("/metrics").text
+    assert 'preserve_alerts_total{severity="critical"}' in metrics
+    assert 'preserve_fixity_repairs_total{target="site-b-nas"} 0' in metrics
+
+
+def test_a_webhook_that_refuses_is_recorded_and_retried(rt, client, make_token):
+    aip_id = ingest(rt, client, make_token, files={"a.txt": b"only\n"})
+    for target in (GOOD, BAD):
+        (replica_dir(rt, aip_id, target) / "data" / "a.txt").write_bytes(b"gone\n")
+    make_due(rt, aip_id)
+    with webhook_receiver(status=500) as (url, received):
+        rt.settings.alert_webhook_url = url
+        scheduled_round(rt)
+        with rt.sessions() as session:
+            alert = session.query(Alert).first()
+            assert alert is not None and alert.delivered_at is None
+            assert alert.delivery_error == "HTTP 500"
+        attempts = len(received)
+        assert attempts >= 1
+    with webhook_receiver() as (url, received):
+        rt.settings.alert_webhook_url = url
+        from preserve.audit.alerts import redeliver
+
+        assert redeliver(rt) >= 1
+        assert received[0][1]["kind"] == "no-good-replica"
+
+
+def test_manual_run_without_repair_leaves_the_damage_for_review(rt, client, make_token):
+    from preserve.audit.service import audit_all
+
+    aip_id = ingest(rt, client, make_token, files=dict(FILES))
+    delete(replica_dir(rt, aip_id, BAD))
+    results = {r.target: r for r in audit_all(rt)}
+    assert results[BAD].outcome == AuditOutcome.MISSING and results[BAD].repair is None
+    assert not (replica_dir(rt, aip_id, BAD) / "data" / "附件" / "说明.txt").exists()
+    [failed] = [c for c in checks(rt, aip_id) if c.outcome != "ok"]
+    assert failed.resolution == "pending"
+
+    repaired = {r.target: r for r in audit_all(rt, target=BAD, repair=True)}
+    assert repaired[BAD].repair.repaired
+    assert (replica_dir(rt, aip_id, BAD) / "data" / "附件" / "说明.txt").exists()
