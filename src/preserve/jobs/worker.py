@@ -12,6 +12,7 @@ import traceback
 from preserve.errors import PreserveError
 from preserve.jobs import queue
 from preserve.jobs.registry import handler_for, load_tasks
+from preserve.jobs.scheduler import Ticker
 from preserve.runtime import Runtime
 from preserve.storage.base import StorageError
 
@@ -62,7 +63,9 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
     _install_signal_handlers(stop)
     wid = worker_id()
     log.info("worker %s started", wid)
+    ticker = Ticker(rt)  # the scheduler tick (one process at a time)
     while not stop.is_set():
+        ticker.maybe_run()
         try:
             ran = run_one(rt, wid)
         except Exception:
