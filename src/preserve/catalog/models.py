@@ -110,7 +110,33 @@ class Sip(Base):
     aip_id: Mapped[str | None] = mapped_column(String(36))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Ingest checks (preserve.ingest.checks): how the SIP came in, the four-property report, the
+    # signed receipt once accepted, and the agency's Idempotency-Key with the content it named.
+    source: Mapped[str] = mapped_column(String(16), default="multipart", server_default="multipart")
+    check_report: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     agency: Mapped[Agency] = relationship(lazy="joined")
+    __table_args__ = (UniqueConstraint("agency_id", "idempotency_key"),)
+
+
+class Upload(Base):
+    """A resumable upload (tus 1.0 core): bytes arrive at offsets until ``offset == length``;
+    a finished upload is then named in a SIP, which takes its file (preserve.ingest.uploads)."""
+
+    __tablename__ = "uploads"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    upload_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    sha512: Mapped[str | None] = mapped_column(String(128))
+    sip_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    expires_at: Mapped[datetime]
 
 
 class Aip(Base):
