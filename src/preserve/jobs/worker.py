@@ -1,20 +1,36 @@
-"""The worker loop: claim a job, run it in its own session, record the outcome."""
+"""The worker loop: claim a job, run it in its own session, record the outcome.
+
+While a job runs, a heartbeat renews its lease every third of the lease, so a long upload is
+never taken over by another worker, and a worker that dies (even by SIGKILL) stops renewing:
+its job is taken again once the lease runs out. A storage error puts the job back to wait
+(see :func:`preserve.jobs.queue.retry_later`); any other error counts as a failed attempt.
+
+On PostgreSQL any number of workers share the queue. On the embedded SQLite catalogue one
+worker runs at a time (DESIGN.md, "Scaling out"): a second one stands by on a lock file beside
+the database and takes over when the first exits or dies.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
 import socket
 import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from preserve.errors import PreserveError
 from preserve.jobs import queue
 from preserve.jobs.registry import handler_for, load_tasks
 from preserve.jobs.scheduler import Ticker
 from preserve.runtime import Runtime
-from preserve.storage.base import StorageError
+from preserve.storage.base import SourceUnavailable, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -23,20 +39,29 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def run_one(rt: Runtime, wid: str | None = None) -> bool:
+def run_one(rt: Runtime, wid: str | None = None, kinds: list[str] | None = None) -> bool:
     """Run at most one job; True if a job was run (whatever its outcome)."""
     wid = wid or worker_id()
+    lease = rt.settings.job_lease_seconds
     with rt.sessions.begin() as session:
-        job = queue.claim(session, wid, rt.settings.job_lease_seconds)
+        job = queue.claim(session, wid, lease, kinds)
         if job is None:
             return False
         job_id, kind, payload = job.id, job.kind, dict(job.payload)
     try:
-        handler_for(kind)(rt, payload)
+        with _heartbeat(rt, job_id, wid, lease):
+            handler_for(kind)(rt, payload)
     except StorageError as exc:
         log.warning("job %s (%s) waits for storage: %s", job_id, kind, exc)
         with rt.sessions.begin() as session:
-            queue.retry_later(session, job_id, wid, str(exc))
+            queue.retry_later(
+                session,
+                job_id,
+                wid,
+                str(exc),
+                store_down=not isinstance(exc, SourceUnavailable),
+                max_backoff=rt.settings.storage_retry_max_seconds,
+            )
         return True
     except Exception as exc:
         message = str(exc) if isinstance(exc, PreserveError) else traceback.format_exc()
@@ -45,8 +70,34 @@ def run_one(rt: Runtime, wid: str | None = None) -> bool:
             queue.fail(session, job_id, wid, message, rt.settings.job_max_attempts)
         return True
     with rt.sessions.begin() as session:
-        queue.complete(session, job_id, wid)
+        if not queue.complete(session, job_id, wid):
+            log.warning("job %s (%s) finished after another worker took it over", job_id, kind)
     return True
+
+
+@contextmanager
+def _heartbeat(rt: Runtime, job_id: int, wid: str, lease: int) -> Iterator[None]:
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(lease / 3):
+            try:
+                with rt.sessions.begin() as session:
+                    held = queue.renew(session, job_id, wid, lease)
+            except Exception:
+                log.exception("job %s: could not renew the lease", job_id)
+                continue
+            if not held:
+                log.warning("job %s: lease lost to another worker", job_id)
+                return
+
+    thread = threading.Thread(target=beat, name=f"lease-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def drain(rt: Runtime, max_jobs: int = 10_000) -> int:
@@ -62,18 +113,51 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     _install_signal_handlers(stop)
     wid = worker_id()
-    log.info("worker %s started", wid)
-    ticker = Ticker(rt)  # the scheduler tick (one process at a time)
-    while not stop.is_set():
-        ticker.maybe_run()
-        try:
-            ran = run_one(rt, wid)
-        except Exception:
-            log.exception("worker loop error; retrying")
-            ran = False
-        if not ran:
-            stop.wait(rt.settings.worker_poll_seconds)
+    with _single_sqlite_worker(rt.settings.sqlalchemy_url, stop) as allowed:
+        if not allowed:
+            return
+        log.info("worker %s started", wid)
+        ticker = Ticker(rt)  # the scheduler tick (one process at a time)
+        while not stop.is_set():
+            ticker.maybe_run()
+            try:
+                ran = run_one(rt, wid)
+            except Exception:
+                log.exception("worker loop error; retrying")
+                ran = False
+            if not ran:
+                stop.wait(rt.settings.worker_poll_seconds)
     log.info("worker %s stopped", wid)
+
+
+@contextmanager
+def _single_sqlite_worker(url: str, stop: threading.Event) -> Iterator[bool]:
+    """On SQLite, hold an exclusive lock on ``<database>.worker.lock`` while working.
+
+    The kernel drops the lock when the process exits, however it exits, so a standby takes
+    over from a worker that was killed. Yields False if stopped while standing by."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        yield True
+        return
+    path = Path(parsed.database).with_name(Path(parsed.database).name + ".worker.lock")
+    with open(path, "a+b") as lock:
+        announced = False
+        while True:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not announced:
+                    log.info("another worker serves %s; standing by", parsed.database)
+                    announced = True
+                if stop.wait(1.0):
+                    yield False
+                    return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def _install_signal_handlers(stop: threading.Event) -> None:

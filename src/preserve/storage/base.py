@@ -10,13 +10,14 @@ Errors (all ``preserve.errors.PreserveError``):
     StorageError                 the target failed or could not be reached (503)
     ├── ObjectNotFound           no object under that key
     ├── ObjectExists             put() without overwrite on an existing key (write once)
-    └── ObjectUnavailable        the object exists but cannot be read now (cold tier)
+    ├── ObjectUnavailable        the object exists but cannot be read now (cold tier)
+    └── SourceUnavailable        a copy's source failed, not its destination
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from preserve.errors import PreserveError
@@ -48,10 +49,25 @@ class ObjectUnavailable(StorageError):
     status = 503
 
 
+class SourceUnavailable(StorageError):
+    """Reading the source of a copy failed: the destination is not to blame for it."""
+
+    slug = "source-unavailable"
+    title = "The source of a copy cannot be read"
+    status = 503
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
+    """What a store knows of an object. A backend that hashes what it writes fills
+    ``sha256``; ``checksum_confirmed`` says the server's own checksum of the stored object
+    matched it; ``version_id`` names the version written on a versioned bucket."""
+
     key: str
     size: int
+    sha256: str | None = field(default=None, compare=False)
+    checksum_confirmed: bool = field(default=False, compare=False)
+    version_id: str | None = field(default=None, compare=False)
 
 
 @runtime_checkable

@@ -1,25 +1,47 @@
-"""Copying an AIP's bag to a store and proving the copy by reading it back.
+"""Copying an AIP's bag to a store and proving the copy.
 
-A copy is believed only after every object has been read back from the target and hashed
-here (DESIGN.md principle 6): payload files against the catalogue's sha256, tag files against
-the signed tag manifest, the tag manifest against the digest recorded when it was signed.
-Re-running a copy is safe: objects already present with the right digest are kept, wrong ones
-are replaced, so a retried job never leaves duplicates or half-written bags behind.
+A copy is believed only after every object has been proven (DESIGN.md principle 6): read back
+from the target and hashed here, against the catalogue's sha256 for payload files, the signed
+tag manifest for tag files, and the digest recorded at signing for the tag manifest. A target
+whose objects cannot be read back (an archive storage class) is proven instead by the server's
+checksum of the stored object matching the digest of the bytes we sent
+(:attr:`S3Store.verify_mode`).
+
+Re-running a copy is safe: one listing shows what the target holds already; objects present
+with the right digest are kept, wrong ones replaced, so a retried job never leaves duplicates
+or half-written bags behind. Files go in the order of :func:`bagit.store_order`, the signature
+last, so a bag whose signature is present was written whole. Within the payload and the tag
+files, small files are copied several at a time; large ones one after another, each already
+spread over parallel parts by the store, so memory stays bounded.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+import io
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
 
 from preserve.digests import hash_stream
 from preserve.errors import IntegrityError
 from preserve.ingest import bag as bagit
-from preserve.storage.base import ObjectExists, ObjectNotFound, Store
-from preserve.storage.layout import aip_key
+from preserve.storage.base import (
+    ObjectExists,
+    ObjectInfo,
+    ObjectNotFound,
+    SourceUnavailable,
+    StorageError,
+    Store,
+)
+from preserve.storage.layout import aip_key, aip_prefix
+from preserve.storage.throttle import Pacer
+
+SMALL_FILE = 8 * 1024 * 1024
+_PACED_READ = 256 * 1024
 
 
 class BagSource(Protocol):
@@ -31,8 +53,6 @@ class DirectorySource:
     root: object
 
     def open(self, relpath: str):
-        from pathlib import Path
-
         return open(Path(str(self.root)).joinpath(*relpath.split("/")), "rb")
 
 
@@ -57,6 +77,27 @@ def expected_digests(
     return expected
 
 
+@dataclass
+class _Copy:
+    source: BagSource
+    store: Store
+    aip_id: str
+    expected: dict[str, str]
+    sizes: dict[str, int]
+    pacer: Pacer | None
+    progress: Callable[[int], None] | None
+    present: set[str] = field(default_factory=set)
+
+    @contextmanager
+    def open_source(self, relpath: str) -> Iterator[BinaryIO]:
+        try:
+            stream = self.source.open(relpath)
+        except (StorageError, OSError) as exc:
+            raise SourceUnavailable(f"cannot read {relpath} from the copy's source: {exc}") from exc
+        with stream:
+            yield _SourceStream(stream, relpath, self.pacer)  # type: ignore[misc]
+
+
 def copy_bag(
     source: BagSource,
     store: Store,
@@ -64,45 +105,146 @@ def copy_bag(
     expected: dict[str, str],
     extra: list[str],
     progress: Callable[[int], None] | None = None,
+    *,
+    sizes: dict[str, int] | None = None,
+    pacer: Pacer | None = None,
+    concurrency: int | None = None,
 ) -> None:
-    """Write every file of the bag to ``store`` (payload first, signature last), verified.
+    """Write every file of the bag to ``store``, each proven before the next group starts.
 
     ``extra`` files (the signature, the sha512 tag manifest) have no digest on record; each is
-    hashed at the source and its copy must match that.
-    """
-    expected = dict(expected)
+    hashed at the source and its copy must match that. ``sizes`` (bag path → bytes) tells
+    small files from large ones; a file of unknown size counts as large unless it is a tag
+    file."""
+    job = _Copy(source, store, aip_id, dict(expected), dict(sizes or {}), pacer, progress)
     for relpath in extra:
-        with source.open(relpath) as stream:
-            expected[relpath] = hash_stream(stream, ("sha256",))[0]["sha256"]
-    for relpath in bagit.store_order(expected):
-        key = aip_key(aip_id, relpath)
-        want = expected[relpath]
-        if _has(store, key, want):
-            continue
-        with source.open(relpath) as stream:
-            try:
-                info = store.put(key, stream)
-            except ObjectExists:
-                with source.open(relpath) as again:
-                    info = store.put(key, again, overwrite=True)
-        _verify_object(store, key, want)
-        if progress is not None:
-            progress(info.size)
+        with job.open_source(relpath) as stream:
+            job.expected[relpath] = hash_stream(stream, ("sha256",))[0]["sha256"]
+    job.present = set(store.list(aip_prefix(aip_id)))
+    workers = concurrency or getattr(store, "max_concurrency", 4)
+    for group in _groups(bagit.store_order(job.expected)):
+        small = [p for p in group if _is_small(job, p)]
+        for relpath in group:
+            if relpath not in small:
+                _copy_one(job, relpath)
+        _copy_many(job, small, workers)
 
 
-def _has(store: Store, key: str, sha256: str) -> bool:
+def _groups(ordered: list[str]) -> list[list[str]]:
+    """Payload, then tag files, then tag manifests, then the signature."""
+
+    def rank(p: str) -> int:
+        if p.startswith("data/"):
+            return 0
+        if p == bagit.SIGNATURE:
+            return 3
+        return 2 if p.startswith("tagmanifest-") else 1
+
+    groups: dict[int, list[str]] = {}
+    for relpath in ordered:
+        groups.setdefault(rank(relpath), []).append(relpath)
+    return [groups[r] for r in sorted(groups)]
+
+
+def _is_small(job: _Copy, relpath: str) -> bool:
+    size = job.sizes.get(relpath)
+    if size is None:
+        return not relpath.startswith("data/")
+    return size < getattr(job.store, "part_size", SMALL_FILE)
+
+
+def _copy_many(job: _Copy, relpaths: list[str], workers: int) -> None:
+    if workers <= 1 or len(relpaths) <= 1:
+        for relpath in relpaths:
+            _copy_one(job, relpath)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="copy") as pool:
+        futures = [pool.submit(_copy_one, job, relpath) for relpath in relpaths]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in done if f.exception() is not None]
+        if failed:
+            pool.shutdown(cancel_futures=True)
+            raise failed[0].exception()  # type: ignore[misc]
+
+
+def _copy_one(job: _Copy, relpath: str) -> None:
+    key = aip_key(job.aip_id, relpath)
+    want = job.expected[relpath]
+    if key in job.present and _holds(job, key, relpath, want):
+        return
+    with job.open_source(relpath) as stream:
+        try:
+            info = job.store.put(key, stream)
+        except ObjectExists:
+            info = None
+    if info is None:
+        with job.open_source(relpath) as again:
+            info = job.store.put(key, again, overwrite=True)
+    _prove(job.store, key, want, info)
+    if job.progress is not None:
+        job.progress(info.size)
+
+
+def _holds(job: _Copy, key: str, relpath: str, sha256: str) -> bool:
+    """Whether the target already has the right bytes under ``key``."""
+    if getattr(job.store, "verify_mode", "read-back") == "checksum":
+        return job.store.matches_sha256(key, sha256, lambda: job.open_source(relpath))  # type: ignore[attr-defined]
     try:
-        with store.open(key) as stream:
+        with job.store.open(key) as stream:
             digests, _ = hash_stream(stream, ("sha256",))
     except ObjectNotFound:
         return False
     return digests["sha256"] == sha256
 
 
-def _verify_object(store: Store, key: str, sha256: str) -> None:
+def _prove(store: Store, key: str, sha256: str, info: ObjectInfo) -> None:
+    if info.sha256 is not None and info.sha256 != sha256:
+        raise IntegrityError(
+            f"the source of {key} gave bytes with sha256 {info.sha256}, expected {sha256}"
+        )
+    if getattr(store, "verify_mode", "read-back") == "checksum":
+        if not (info.sha256 == sha256 and info.checksum_confirmed):
+            raise IntegrityError(
+                f"{store.name}: {key} cannot be read back and the server confirmed no "
+                "checksum for it; the copy is not proven"
+            )
+        return
     with store.open(key) as stream:
         digests, _ = hash_stream(stream, ("sha256",))
     if digests["sha256"] != sha256:
         raise IntegrityError(
             f"{store.name}: read-back of {key} gave sha256 {digests['sha256']}, expected {sha256}"
         )
+
+
+class _SourceStream(io.RawIOBase):
+    """The source as a store reads it: its errors become :class:`SourceUnavailable`, so a
+    failing source is never taken for a failing target; reads are paced by the target's cap."""
+
+    def __init__(self, stream: BinaryIO, relpath: str, pacer: Pacer | None) -> None:
+        self._stream = stream
+        self._relpath = relpath
+        self._pacer = pacer
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)
+        if self._pacer is not None:
+            view = view[:_PACED_READ]
+        try:
+            readinto = getattr(self._stream, "readinto", None)
+            if readinto is not None:
+                n = readinto(view)
+            else:
+                data = self._stream.read(len(view))
+                n = len(data)
+                view[:n] = data
+        except (StorageError, OSError) as exc:
+            raise SourceUnavailable(
+                f"cannot read {self._relpath} from the copy's source: {exc}"
+            ) from exc
+        if self._pacer is not None and n:
+            self._pacer.take(n)
+        return n or 0

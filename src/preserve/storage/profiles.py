@@ -36,6 +36,8 @@ class _Target(_Strict):
     site: str = Field(min_length=1)
     media: str = Field(min_length=1)
     audit_interval_days: int | None = Field(default=None, ge=1)
+    # Cap on the bytes a worker process writes to this target while copying (a WAN link).
+    max_write_mbps: float | None = Field(default=None, gt=0)
 
 
 class FilesystemTarget(_Target):
@@ -48,9 +50,13 @@ class ObjectLock(_Strict):
     days: int = Field(ge=1)
 
 
+ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+"""Storage classes whose objects cannot be read until a restore request has completed."""
+
+
 class S3Target(_Target):
     kind: Literal["s3"]
-    bucket: str
+    bucket: str = Field(min_length=1)
     endpoint: str | None = None
     region: str | None = None
     prefix: str = ""
@@ -58,8 +64,26 @@ class S3Target(_Target):
     access_key_env: str | None = None
     secret_key_env: str | None = None
     object_lock: ObjectLock | None = None
-    part_size_mb: int = Field(default=64, ge=5)
-    max_concurrency: int = Field(default=4, ge=1)
+    part_size_mb: int = Field(default=64, ge=5, le=5120)
+    max_concurrency: int = Field(default=4, ge=1, le=64)
+    # How a copy is proven: by reading it back and hashing it here, or (where objects cannot
+    # be read back, as in archive classes) by the server's checksum of what we sent.
+    verify: Literal["read-back", "checksum"] | None = None
+
+    @model_validator(mode="after")
+    def _verifiable(self) -> S3Target:
+        if self.verify == "read-back" and self.storage_class in ARCHIVE_CLASSES:
+            raise ValueError(
+                f"storage_class {self.storage_class} cannot be read back after writing; "
+                "use verify = 'checksum' (the default for archive classes)"
+            )
+        return self
+
+    @property
+    def verify_mode(self) -> str:
+        if self.verify:
+            return self.verify
+        return "checksum" if self.storage_class in ARCHIVE_CLASSES else "read-back"
 
     def credentials(self) -> tuple[str | None, str | None]:
         """Read the credentials from the environment at the moment they are needed."""

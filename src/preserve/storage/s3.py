@@ -6,10 +6,18 @@ between the check and the upload is refused by the server. s3transfer cannot sen
 on CompleteMultipartUpload, so a multipart put relies on the HEAD check alone.
 
 Bounded memory: the source is read in parts of ``part_size``; at most ``max_concurrency``
-parts are in memory at once, whatever the object's size. Every put asks for a SHA-256
-checksum. For a single-part object that is the SHA-256 of the bytes; for a multipart object it
-is a COMPOSITE checksum (a hash of the part hashes), which :meth:`S3Store.checksum_sha256`
-does not return because it cannot be compared with a digest of the content.
+parts are in memory at once, whatever the object's size. Every put, and every part of a
+multipart put, is sent with ``ChecksumAlgorithm=SHA256``. For a single-part object the
+server's checksum is the SHA-256 of the bytes; for a multipart object it is a COMPOSITE
+checksum (the SHA-256 of the parts' SHA-256s), which :meth:`S3Store.checksum_sha256` does not
+return because it cannot be compared with a digest of the content.
+
+After every put the store compares the server's checksum of the whole object with the one it
+computed itself from the bytes it sent (for a multipart object, the composite of its own part
+digests), and refuses the object when they differ. The ETag is never taken for a digest. A
+server that checks nothing (moto accepts a wrong checksum) can still keep bad bytes, so the
+copy layer reads every copy back as well, except where reading is impossible (archive
+classes), where this check is the proof (:attr:`S3Store.verify_mode`).
 
 Every boto3/botocore error becomes a :class:`StorageError` subclass here, including errors
 raised while the caller reads an object's body.
@@ -18,9 +26,12 @@ raised while the caller reads an object's body.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -31,7 +42,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError as URLLib3Error
 
-from preserve.errors import ConfigurationError
+from preserve.errors import ConfigurationError, IntegrityError
 from preserve.storage.base import (
     CHUNK_SIZE,
     ObjectExists,
@@ -40,16 +51,26 @@ from preserve.storage.base import (
     ObjectUnavailable,
     StorageError,
 )
-from preserve.storage.profiles import ObjectLock, S3Target
+from preserve.storage.profiles import ARCHIVE_CLASSES, ObjectLock, S3Target
+
+log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB  # S3's smallest part but the last
-ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 
 _BOTO_ERRORS = (BotoCoreError, ClientError, Boto3Error)
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
 _EXISTS = frozenset({"412", "PreconditionFailed"})
 _UNAVAILABLE = frozenset({"InvalidObjectState"})
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """A multipart upload that was started and neither completed nor aborted."""
+
+    key: str
+    upload_id: str
+    initiated: datetime
 
 
 class S3Store:
@@ -67,10 +88,14 @@ class S3Store:
         object_lock: ObjectLock | None = None,
         part_size: int = 64 * MiB,
         max_concurrency: int = 4,
+        verify_mode: str | None = None,
     ) -> None:
         if part_size < MIN_PART_SIZE:
             raise ConfigurationError(f"{name}: part_size must be at least 5 MiB")
         self.name = name
+        self.verify_mode = verify_mode or (
+            "checksum" if storage_class in ARCHIVE_CLASSES else "read-back"
+        )
         self.bucket = bucket
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         self.storage_class = storage_class
@@ -114,24 +139,59 @@ class S3Store:
             object_lock=target.object_lock,
             part_size=target.part_size_mb * MiB,
             max_concurrency=target.max_concurrency,
+            verify_mode=target.verify_mode,
         )
 
     # -- the Store protocol -------------------------------------------------------------
 
     def put(self, key: str, source: BinaryIO, *, overwrite: bool = False) -> ObjectInfo:
         full = self._full(key)
-        reader = _SourceReader(source)
+        reader = _SourceReader(source, self.part_size)
         with self._mapped("write", key):
             if not overwrite and self._head(full) is not None:
                 raise ObjectExists(f"{self.name}: {key} already exists")
             first = reader.peek(self.part_size)
             if len(first) < self.part_size:
-                self._put_single(full, reader.read(len(first)), overwrite=overwrite)
+                written = self._put_single(full, reader.read(len(first)), overwrite=overwrite)
             else:
                 self._client.upload_fileobj(
                     reader, self.bucket, full, ExtraArgs=self._write_args(), Config=self._transfer
                 )
-        return ObjectInfo(key, reader.count)
+                written = self._client.head_object(
+                    Bucket=self.bucket, Key=full, ChecksumMode="ENABLED"
+                )
+        version = written.get("VersionId")
+        confirmed = self._confirm_checksum(key, reader, written.get("ChecksumSHA256"), version)
+        return ObjectInfo(
+            key,
+            reader.count,
+            sha256=reader.sha256(),
+            checksum_confirmed=confirmed,
+            version_id=version,
+        )
+
+    def _confirm_checksum(
+        self, key: str, sent: _SourceReader, server: str | None, version: str | None
+    ) -> bool:
+        """Compare the server's checksum with ours; False when the server gave none."""
+        if not server:
+            return False
+        value, _, parts = server.partition("-")
+        if parts and int(parts) != sent.parts:
+            log.warning("%s: %s has %s parts, we sent %d", self.name, key, parts, sent.parts)
+            return False
+        if value == base64.b64encode(sent.checksum()).decode():
+            return True
+        try:
+            if version:
+                self.delete_version(key, version)
+            else:
+                self.delete(key)
+        except StorageError:
+            log.warning("%s: could not remove the bad upload of %s", self.name, key)
+        raise IntegrityError(
+            f"{self.name}: the server's checksum of {key} is not that of the bytes sent"
+        )
 
     def open(self, key: str) -> BinaryIO:
         full = self._full(key)
@@ -207,6 +267,44 @@ class S3Store:
             "object_lock": lock_enabled == "Enabled",
         }
 
+    def matches_sha256(self, key: str, sha256: str, reopen: Any) -> bool:
+        """Whether the stored object has this content, by the server's checksum alone.
+
+        For archive classes, whose objects cannot be read. A composite checksum is compared
+        with the composite of the source, which ``reopen()`` opens again for reading. False
+        when the server has no usable checksum or the object is missing."""
+        try:
+            head = self._head(self._full(key), ChecksumMode="ENABLED")
+        except ObjectNotFound:
+            return False
+        if head is None or not head.get("ChecksumSHA256"):
+            return False
+        value = head["ChecksumSHA256"].partition("-")[0]
+        if not _is_composite(head):
+            return base64.b64decode(value).hex() == sha256
+        with reopen() as stream:
+            reader = _SourceReader(stream, self.part_size)
+            while reader.read(self.part_size):
+                pass
+        return reader.sha256() == sha256 and value == base64.b64encode(reader.checksum()).decode()
+
+    def incomplete_uploads(self, prefix: str = "") -> list[PendingUpload]:
+        """Multipart uploads begun under ``prefix`` and never finished (a killed writer)."""
+        paginator = self._client.get_paginator("list_multipart_uploads")
+        found = []
+        with self._mapped("list the uploads under", prefix or "(all keys)"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+                for upload in page.get("Uploads", ()):
+                    key = upload["Key"][len(self.prefix) :]
+                    found.append(PendingUpload(key, upload["UploadId"], upload["Initiated"]))
+        return found
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        with self._mapped("abort the upload of", key):
+            self._client.abort_multipart_upload(
+                Bucket=self.bucket, Key=self._full(key), UploadId=upload_id
+            )
+
     def checksum_sha256(self, key: str) -> str | None:
         """The server's SHA-256 of the whole object in hex, or None.
 
@@ -218,8 +316,7 @@ class S3Store:
         if head is None:
             raise ObjectNotFound(f"{self.name}: no object {key}")
         value = head.get("ChecksumSHA256")
-        composite = head.get("ChecksumType") == "COMPOSITE" or "-" in head.get("ETag", "")
-        if not value or "-" in value or composite:
+        if not value or "-" in value or _is_composite(head):
             return None
         return base64.b64decode(value).hex()
 
@@ -239,11 +336,11 @@ class S3Store:
         except ObjectNotFound:
             return None
 
-    def _put_single(self, full: str, data: bytes, *, overwrite: bool) -> None:
+    def _put_single(self, full: str, data: bytes, *, overwrite: bool) -> dict[str, Any]:
         args = self._write_args()
         if not overwrite:
             args["IfNoneMatch"] = "*"
-        self._client.put_object(Bucket=self.bucket, Key=full, Body=data, **args)
+        return self._client.put_object(Bucket=self.bucket, Key=full, Body=data, **args)
 
     def _write_args(self) -> dict[str, Any]:
         args: dict[str, Any] = {"ChecksumAlgorithm": "SHA256"}
@@ -275,17 +372,53 @@ class S3Store:
 
 
 class _SourceReader:
-    """The caller's stream, read in full-sized pieces, counting the bytes it hands out.
+    """The caller's stream, read in full-sized pieces, counting and hashing what it hands out.
 
     s3transfer takes each ``read(part_size)`` as one part, so a short read from a pipe or
     socket would make an undersized part that S3 refuses; this reader fills every request.
     It is not seekable on purpose: s3transfer then buffers parts instead of re-reading.
+    Besides the SHA-256 of everything, it keeps the SHA-256 of each ``part_size`` slice, from
+    which :meth:`checksum` gives what S3 reports: the plain digest of a single-part object, or
+    the composite (SHA-256 of the part digests) of a multipart one.
     """
 
-    def __init__(self, source: BinaryIO) -> None:
+    def __init__(self, source: BinaryIO, part_size: int) -> None:
         self._source = source
         self._buffer = b""
+        self._part_size = part_size
+        self._whole = hashlib.sha256()
+        self._part = hashlib.sha256()
+        self._part_fill = 0
+        self._part_digests: list[bytes] = []
         self.count = 0
+
+    @property
+    def parts(self) -> int:
+        return len(self._part_digests) + (1 if self._part_fill else 0)
+
+    def sha256(self) -> str:
+        return self._whole.hexdigest()
+
+    def checksum(self) -> bytes:
+        digests = [*self._part_digests]
+        if self._part_fill or not digests:
+            digests.append(self._part.digest())
+        if self.count < self._part_size:
+            return self._whole.digest()
+        return hashlib.sha256(b"".join(digests)).digest()
+
+    def _hash(self, data: bytes) -> None:
+        self._whole.update(data)
+        view = memoryview(data)
+        while view:
+            take = min(len(view), self._part_size - self._part_fill)
+            self._part.update(view[:take])
+            self._part_fill += take
+            view = view[take:]
+            if self._part_fill == self._part_size:
+                self._part_digests.append(self._part.digest())
+                self._part = hashlib.sha256()
+                self._part_fill = 0
 
     def peek(self, size: int) -> bytes:
         self._buffer += self._fill(size - len(self._buffer))
@@ -299,6 +432,7 @@ class _SourceReader:
             data += self._fill(size - len(data))
         self._buffer = self._buffer[len(data) :] if len(data) < len(self._buffer) else b""
         self.count += len(data)
+        self._hash(data)
         return data
 
     def _fill(self, size: int) -> bytes:
@@ -351,6 +485,11 @@ def _client_config(max_concurrency: int, *, path_style: bool = False) -> Config:
         max_pool_connections=max(10, 2 * max_concurrency),
         s3={"addressing_style": "path"} if path_style else None,
     )
+
+
+def _is_composite(head: dict[str, Any]) -> bool:
+    """moto omits ``ChecksumType``; a multipart ETag (``"...-N"``) tells the same."""
+    return head.get("ChecksumType") == "COMPOSITE" or "-" in head.get("ETag", "")
 
 
 def _code(exc: BaseException | None) -> str | None:

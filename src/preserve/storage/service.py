@@ -1,32 +1,37 @@
 """Placement and replication of AIPs over a profile's targets.
 
 The AIP goes first to the first target that accepts it (the SIP is then STORED); one
-replication job per other target is queued in the same transaction. A target that is down
-delays only its own copies. The SIP is PRESERVED exactly when the profile's policy holds over
-verified replicas; the staged bag is removed once every target holds a verified copy.
+replication job per other target is queued in the same transaction. Each job names its target
+as the store it needs, so a target that is down holds only its own copies (see
+:mod:`preserve.jobs.queue`): targets known to be down are tried last for the first copy, and
+a failed first copy marks its target down too. The SIP is PRESERVED exactly when the
+profile's policy holds over verified replicas; the staged bag is removed once every target
+holds a verified copy.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from preserve.catalog.db import after_commit
 from preserve.catalog.events import EventType, Outcome, record_event
-from preserve.catalog.models import Aip, File, Replica, ReplicaState, Sip, SipState
+from preserve.catalog.models import Aip, File, Outage, Replica, ReplicaState, Sip, SipState
 from preserve.catalog.repository import get_replica, verified_targets
 from preserve.catalog.types import utcnow
 from preserve.errors import IntegrityError, NotFound
 from preserve.ingest import bag as bagit
 from preserve.ingest.staging import bag_dir, discard
-from preserve.jobs.queue import enqueue
+from preserve.jobs.queue import enqueue, note_outage
 from preserve.runtime import Runtime
-from preserve.storage.base import StorageError, read_bytes
+from preserve.storage.base import SourceUnavailable, StorageError, read_bytes
 from preserve.storage.copy import DirectorySource, StoreSource, copy_bag, expected_digests
 from preserve.storage.layout import aip_key
+from preserve.storage.profiles import StorageProfile
+from preserve.storage.throttle import pacer_for
 from preserve.trust.signing import Signature, verify
 
 log = logging.getLogger(__name__)
@@ -40,20 +45,29 @@ class AipPlan:
     profile_ref: str
     payload_sha256: dict[str, str]
     tagmanifest_sha256: str
+    payload_size: dict[str, int] = field(default_factory=dict)
+
+
+def target_resource(target: str) -> str:
+    """The name under which jobs wait for a target and its outages are kept."""
+    return f"target:{target}"
 
 
 def load_plan(session: Session, aip_id: str) -> AipPlan:
     aip = session.get(Aip, aip_id)
     if aip is None:
         raise NotFound(f"no AIP {aip_id}")
-    rows = session.execute(select(File.path, File.sha256).where(File.aip_id == aip_id))
+    rows = session.execute(
+        select(File.path, File.sha256, File.size).where(File.aip_id == aip_id)
+    ).all()
     return AipPlan(
         aip.id,
         aip.sip_id,
         aip.agency_id,
         aip.storage_profile,
-        {p: d for p, d in rows},
+        {p: d for p, d, _ in rows},
         aip.tagmanifest_sha256,
+        {p: n for p, _, n in rows},
     )
 
 
@@ -62,22 +76,9 @@ def store_aip(rt: Runtime, aip_id: str) -> None:
     with rt.sessions.begin() as session:
         plan = load_plan(session, aip_id)
         done = verified_targets(session, aip_id)
+        down = set(session.scalars(select(Outage.resource)))
     profile = rt.profile(plan.profile_ref)
-    if done:
-        stored_on = next(iter(done))
-    else:
-        failures = []
-        stored_on = None
-        for target in profile.targets:
-            try:
-                copy_to_target(rt, plan, target.name)
-            except StorageError as exc:
-                failures.append(str(exc))
-                continue
-            stored_on = target.name
-            break
-        if stored_on is None:
-            raise StorageError("no target accepted the AIP: " + "; ".join(failures))
+    stored_on = next(iter(sorted(done)), None) or _first_copy(rt, plan, profile, down)
     with rt.sessions.begin() as session:
         mark_verified(rt, session, plan, stored_on)
         sip = session.get(Sip, plan.sip_id)
@@ -85,14 +86,45 @@ def store_aip(rt: Runtime, aip_id: str) -> None:
             sip.state = SipState.STORED
         for target in profile.targets:
             if target.name != stored_on:
-                _ensure_replica(session, plan.aip_id, target.name)
-                enqueue(
-                    session,
-                    "storage.replicate",
-                    {"aip_id": plan.aip_id, "target": target.name},
-                    dedupe_key=f"replicate:{plan.aip_id}:{target.name}",
-                )
+                queue_copy(session, plan.aip_id, target.name)
         update_preservation_state(rt, session, plan)
+
+
+def _first_copy(rt: Runtime, plan: AipPlan, profile: StorageProfile, down: set[str]) -> str:
+    """The first target, in profile order but those known to be down last, that accepts."""
+    targets = sorted(profile.targets, key=lambda t: target_resource(t.name) in down)
+    failures = []
+    for target in targets:
+        try:
+            copy_to_target(rt, plan, target.name)
+        except SourceUnavailable:
+            raise
+        except StorageError as exc:
+            failures.append(str(exc))
+            with rt.sessions.begin() as session:
+                note_outage(
+                    session,
+                    target_resource(target.name),
+                    str(exc),
+                    max_backoff=rt.settings.storage_retry_max_seconds,
+                )
+            continue
+        return target.name
+    raise StorageError("no target accepted the AIP: " + "; ".join(failures))
+
+
+def queue_copy(session: Session, aip_id: str, target: str) -> None:
+    """Queue (or re-arm) the job that copies the AIP to ``target``; the caller commits."""
+    replica = _ensure_replica(session, aip_id, target)
+    if replica.state != ReplicaState.VERIFIED:
+        replica.state = ReplicaState.PENDING
+    enqueue(
+        session,
+        "storage.replicate",
+        {"aip_id": aip_id, "target": target},
+        dedupe_key=f"replicate:{aip_id}:{target}",
+        resource=target_resource(target),
+    )
 
 
 def replicate_aip(rt: Runtime, aip_id: str, target: str) -> None:
@@ -101,7 +133,12 @@ def replicate_aip(rt: Runtime, aip_id: str, target: str) -> None:
         replica = get_replica(session, aip_id, target)
         if replica is not None and replica.state == ReplicaState.VERIFIED:
             return
-    copy_to_target(rt, plan, target)
+    try:
+        copy_to_target(rt, plan, target)
+    except IntegrityError as exc:
+        with rt.sessions.begin() as session:
+            _record_failed_copy(session, plan, target, str(exc))
+        raise
     with rt.sessions.begin() as session:
         mark_verified(rt, session, plan, target)
         update_preservation_state(rt, session, plan)
@@ -109,10 +146,19 @@ def replicate_aip(rt: Runtime, aip_id: str, target: str) -> None:
 
 def copy_to_target(rt: Runtime, plan: AipPlan, target: str) -> None:
     store = rt.store(plan.profile_ref, target)
+    config = rt.profile(plan.profile_ref).target(target)
     source, tagmanifest, signature = _good_source(rt, plan, exclude=target)
     verify(signature, tagmanifest, rt.trusted_keys())
     expected = expected_digests(plan.payload_sha256, tagmanifest, plan.tagmanifest_sha256)
-    copy_bag(source, store, plan.aip_id, expected, list(bagit.UNRECORDED))
+    copy_bag(
+        source,
+        store,
+        plan.aip_id,
+        expected,
+        list(bagit.UNRECORDED),
+        sizes={f"data/{p}": n for p, n in plan.payload_size.items()},
+        pacer=pacer_for(target, config.max_write_mbps),
+    )
 
 
 def _good_source(rt: Runtime, plan: AipPlan, exclude: str):
@@ -135,7 +181,9 @@ def _good_source(rt: Runtime, plan: AipPlan, exclude: str):
             errors.append(str(exc))
             continue
         return StoreSource(store, plan.aip_id), tagmanifest, signature
-    raise StorageError(f"no readable source for AIP {plan.aip_id}: {'; '.join(errors) or 'none'}")
+    raise SourceUnavailable(
+        f"no readable source for AIP {plan.aip_id}: {'; '.join(errors) or 'none'}"
+    )
 
 
 def _read(source: DirectorySource, relpath: str) -> bytes:
@@ -156,6 +204,22 @@ def _ensure_replica(session: Session, aip_id: str, target: str) -> Replica:
     return replica
 
 
+def _record_failed_copy(session: Session, plan: AipPlan, target: str, detail: str) -> None:
+    replica = _ensure_replica(session, plan.aip_id, target)
+    if replica.state != ReplicaState.VERIFIED:
+        replica.state = ReplicaState.FAILED
+    record_event(
+        session,
+        EventType.REPLICATION,
+        Outcome.FAILURE,
+        object_type="aip",
+        object_id=plan.aip_id,
+        agency_id=plan.agency_id,
+        target=target,
+        detail=f"copy on {target} not proven: {detail}"[:2000],
+    )
+
+
 def mark_verified(rt: Runtime, session: Session, plan: AipPlan, target: str) -> None:
     replica = _ensure_replica(session, plan.aip_id, target)
     replica.state = ReplicaState.VERIFIED
@@ -168,8 +232,15 @@ def mark_verified(rt: Runtime, session: Session, plan: AipPlan, target: str) -> 
         object_id=plan.aip_id,
         agency_id=plan.agency_id,
         target=target,
-        detail=f"copy on {target} verified by read-back",
+        detail=f"copy on {target} verified by {_proof(rt, plan, target)}",
     )
+
+
+def _proof(rt: Runtime, plan: AipPlan, target: str) -> str:
+    store = rt.store(plan.profile_ref, target)
+    if getattr(store, "verify_mode", "read-back") == "checksum":
+        return "the server's SHA-256 checksums of the bytes sent"
+    return "read-back"
 
 
 def update_preservation_state(rt: Runtime, session: Session, plan: AipPlan) -> None:
