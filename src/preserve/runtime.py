@@ -18,6 +18,7 @@ from preserve.storage.base import Store
 from preserve.storage.profiles import StorageProfile
 from preserve.storage.registry import open_store
 from preserve.trust import keys
+from preserve.trust.keyring import Keyring
 
 
 class Runtime:
@@ -30,12 +31,19 @@ class Runtime:
         self._lock = threading.Lock()
 
     @cached_property
+    def keyring(self) -> Keyring:
+        return Keyring(self.settings.keys_dir, self.settings.key_passphrase)
+
+    @property
     def signing_key(self) -> keys.SigningKey:
-        return keys.load_or_create(self.settings.keys_dir, self.settings.key_passphrase)
+        """The current Ed25519 key; a rotation by another process is seen at the next call."""
+        return self.keyring.signing_key()
 
     def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
-        trusted = keys.load_public_keys(self.settings.keys_dir)
-        trusted.setdefault(self.signing_key.key_id, self.signing_key.public)
+        """Every key the archive has used, with their revocation dates (``.revoked_from``)."""
+        signing = self.signing_key
+        trusted = self.keyring.trusted()
+        trusted.setdefault(signing.key_id, signing.public)
         return trusted
 
     def profile(self, ref: str | None = None) -> StorageProfile:

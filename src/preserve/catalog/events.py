@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from preserve.catalog.models import Event
+from preserve.catalog.models import Event, new_id
+from preserve.catalog.types import utcnow
+from preserve.trust.chain import track
 
 AGENT = "preserve"
 
@@ -25,6 +27,13 @@ class EventType(enum.StrEnum):
     REJECTION = "rejection"
     ACCESS = "access"
     TOKEN_ISSUED = "token issued"
+    # Administrative actions (三员分立: each is evidence in the hash chain).
+    TOKEN_REVOKED = "token revoked"
+    KEY_ROTATION = "key rotation"
+    KEY_REVOCATION = "key revocation"
+    KEY_EXPORT = "key export"
+    PROFILE_OVERRIDE = "storage profile override"
+    LOG_VERIFICATION = "log verification"
 
 
 class Outcome(enum.StrEnum):
@@ -45,7 +54,9 @@ def record_event(
     agency_id: int | None = None,
     target: str | None = None,
 ) -> Event:
+    """Add an event; it joins the hash chain (preserve.trust.chain) when ``session`` commits."""
     event = Event(
+        uuid=new_id(),
         type=type.value,
         outcome=outcome.value,
         detail=detail,
@@ -54,8 +65,10 @@ def record_event(
         object_id=object_id,
         agency_id=agency_id,
         target=target,
+        created_at=utcnow(),
     )
     session.add(event)
+    track(session, event)
     return event
 
 

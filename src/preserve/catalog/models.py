@@ -51,6 +51,10 @@ class Role(enum.StrEnum):
     OFFICER = "officer"
     OPS = "ops"
     ADMIN = "admin"
+    # 三员分立 (preserve.trust.duties): admin is the system administrator (系统管理员),
+    # security the security officer (安全保密员), auditor the security auditor (安全审计员).
+    SECURITY = "security"
+    AUDITOR = "auditor"
 
 
 class SipState(enum.StrEnum):
@@ -219,6 +223,37 @@ class Event(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     target: Mapped[str | None] = mapped_column(String(63))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The hash chain (preserve.trust.chain): position, the previous entry's hash and this one's.
+    # Set when the recording transaction commits; a row without them was not recorded through
+    # record_event and fails `preserve verify log`.
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class LogHead(Base):
+    """The tip of the event chain (one row, id 1). Every append locks it, so two writers never
+    fork the chain, and it remembers the tip even if the newest events are deleted."""
+
+    __tablename__ = "log_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LogCheckpoint(Base):
+    """A signed checkpoint of the event chain, as written to every store."""
+
+    __tablename__ = "log_checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq_from: Mapped[int] = mapped_column(BigInteger)
+    seq_to: Mapped[int] = mapped_column(BigInteger, unique=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    document: Mapped[str] = mapped_column(Text)
+    stored_on: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 class Job(Base):

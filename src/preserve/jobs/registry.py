@@ -29,4 +29,5 @@ def load_tasks() -> None:
     """Import every package's tasks module so their handlers register."""
     import preserve.audit.tasks
     import preserve.ingest.tasks
-    import preserve.storage.tasks  # noqa: F401
+    import preserve.storage.tasks
+    import preserve.trust.tasks  # noqa: F401

@@ -1,0 +1,182 @@
+"""Signed checkpoints of the event chain, written as objects to every store.
+
+A checkpoint covers the entries after the previous checkpoint up to the head: their content
+digests in order, the head hash they fold to, the count and the time, signed with the archive
+key. It is written to every target of every storage profile in use under
+``log/checkpoints/<seq_to, 12 digits>.json``, so the evidence lives where the records live and
+an intruder who rewrites the database (even re-hashing the whole chain) cannot rewrite it.
+
+One is due every ``PRESERVE_CHECKPOINT_EVERY_EVENTS`` events or ``..._EVERY_MINUTES`` minutes
+after the first event it would cover: committing events arms the ``trust.checkpoint`` job.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from preserve.catalog.models import Agency, Aip, Event, Job, JobState, LogCheckpoint, LogHead
+from preserve.catalog.types import utcnow
+from preserve.errors import IntegrityError
+from preserve.storage.base import ObjectExists, StorageError, Store, read_bytes
+from preserve.trust.chain import GENESIS, canonical, content_digest, fold, timestamp
+from preserve.trust.signing import Signature, sign, verify
+
+PREFIX = "log/checkpoints/"
+JOB_KIND = "trust.checkpoint"
+DEDUPE_KEY = "trust:checkpoint"
+
+
+class CheckpointSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PRESERVE_CHECKPOINT_", extra="ignore")
+    every_events: int = Field(default=1000, ge=1)
+    every_minutes: float = Field(default=15, gt=0)
+
+
+def checkpoint_key(seq_to: int) -> str:
+    return f"{PREFIX}{seq_to:012d}.json"
+
+
+def arm(session: Session, head_seq: int) -> None:
+    """Make sure a checkpoint job is queued (called under the chain head lock)."""
+    policy = CheckpointSettings()
+    now = utcnow()
+    due = now + timedelta(minutes=policy.every_minutes)
+    last = session.scalar(select(func.max(LogCheckpoint.seq_to))) or 0
+    if head_seq - last >= policy.every_events:
+        due = now
+    job = session.scalar(select(Job).where(Job.dedupe_key == DEDUPE_KEY))
+    if job is None:
+        session.add(Job(kind=JOB_KIND, payload={}, dedupe_key=DEDUPE_KEY, run_after=due))
+    elif job.state in (JobState.DONE, JobState.DEAD):
+        job.state, job.attempts, job.run_after = JobState.QUEUED, 0, due
+        job.last_error, job.finished_at = None, None
+    elif job.state == JobState.QUEUED and job.run_after > due:
+        job.run_after = due
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    body: dict[str, Any]
+    signature: Signature
+
+    @property
+    def seq_from(self) -> int:
+        return int(self.body["seq_from"])
+
+    @property
+    def seq_to(self) -> int:
+        return int(self.body["seq_to"])
+
+    @property
+    def head(self) -> str:
+        return str(self.body["head"])
+
+    @property
+    def digests(self) -> list[str]:
+        return list(self.body["digests"])
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromisoformat(str(self.body["time"]).replace("Z", "+00:00"))
+
+    def to_bytes(self) -> bytes:
+        doc = {"checkpoint": self.body, "signature": json.loads(self.signature.to_json())}
+        return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Checkpoint:
+        try:
+            doc = json.loads(data)
+            body, sig = doc["checkpoint"], doc["signature"]
+            if not isinstance(body, dict):
+                raise TypeError("checkpoint is not an object")
+            checkpoint = cls(body, Signature.from_json(json.dumps(sig).encode()))
+            _ = (checkpoint.seq_from, checkpoint.seq_to, checkpoint.head, checkpoint.digests)
+            _ = checkpoint.time
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IntegrityError(f"checkpoint document is malformed: {exc}") from exc
+        return checkpoint
+
+    def check(self, trusted: Any) -> None:
+        """Signature by a trusted key (not revoked at its time) and a consistent fold."""
+        verify(self.signature, canonical(self.body), trusted, at=self.time)
+        if len(self.digests) != self.seq_to - self.seq_from + 1:
+            raise IntegrityError(f"checkpoint {self.seq_to}: count does not match its range")
+        if fold(str(self.body["prev_head"]), self.digests) != self.head:
+            raise IntegrityError(f"checkpoint {self.seq_to}: digests do not fold to its head")
+
+
+def build(session: Session, key: Any) -> Checkpoint | None:
+    """A signed checkpoint of the entries after the last one, or None when there are none."""
+    last = session.scalar(select(LogCheckpoint).order_by(LogCheckpoint.seq_to.desc()).limit(1))
+    head = session.get(LogHead, 1)
+    start = last.seq_to if last else 0
+    if head is None or head.seq <= start:
+        return None
+    rows = session.scalars(
+        select(Event).where(Event.seq > start, Event.seq <= head.seq).order_by(Event.seq)
+    ).all()
+    body = {
+        "v": 1,
+        "seq_from": start + 1,
+        "seq_to": head.seq,
+        "count": head.seq - start,
+        "prev_head": last.head_hash if last else GENESIS,
+        "head": head.entry_hash,
+        "time": timestamp(utcnow()),
+        "digests": [content_digest(r) for r in rows],
+    }
+    checkpoint = Checkpoint(body, sign(key, canonical(body), checkpoint_key(head.seq)))
+    checkpoint.check({key.key_id: key.public})
+    session.add(
+        LogCheckpoint(
+            seq_from=checkpoint.seq_from,
+            seq_to=checkpoint.seq_to,
+            head_hash=checkpoint.head,
+            key_id=key.key_id,
+            created_at=checkpoint.time,
+            document=checkpoint.to_bytes().decode("utf-8"),
+            stored_on=[],
+        )
+    )
+    session.flush()
+    return checkpoint
+
+
+def write_to(store: Store, checkpoint: Checkpoint) -> None:
+    """Write once; an object already there must be the same checkpoint."""
+    key = checkpoint_key(checkpoint.seq_to)
+    data = checkpoint.to_bytes()
+    try:
+        store.put(key, io.BytesIO(data))
+    except ObjectExists:
+        if read_bytes(store, key) != data:
+            raise IntegrityError(f"{store.name}: {key} exists with other content") from None
+    if read_bytes(store, key) != data:
+        raise StorageError(f"{store.name}: read-back of {key} differs")
+
+
+def read_from(store: Store) -> dict[int, bytes]:
+    """Every checkpoint object in ``store``, by the seq_to in its name."""
+    found: dict[int, bytes] = {}
+    for key in store.list(PREFIX):
+        name = key.removeprefix(PREFIX).removesuffix(".json")
+        if name.isdigit():
+            found[int(name)] = read_bytes(store, key)
+    return found
+
+
+def profiles_in_use(session: Session, default: str) -> list[str]:
+    refs = {default}
+    refs.update(session.scalars(select(Aip.storage_profile).distinct()))
+    refs.update(r for r in session.scalars(select(Agency.storage_profile).distinct()) if r)
+    return sorted(refs)

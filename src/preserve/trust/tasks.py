@@ -1,0 +1,15 @@
+"""Jobs the trust package owns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preserve.jobs.registry import task
+from preserve.runtime import Runtime
+from preserve.trust.checkpoints import JOB_KIND
+from preserve.trust.log import run_checkpoint
+
+
+@task(JOB_KIND)
+def checkpoint(rt: Runtime, payload: dict[str, Any]) -> None:
+    run_checkpoint(rt)
