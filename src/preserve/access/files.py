@@ -70,8 +70,8 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
         return ByteRange(max(0, size - suffix), size - 1)
     start = int(first)
     end = size - 1 if last == "" else int(last)
-    if end < start:
-        return None
+    if last != "" and end < start:
+        return None  # invalid: ignored, the whole file is sent
     if start >= size:
         raise RangeNotSatisfiable(f"range {spec.strip()} starts past the end ({size} bytes)")
     return ByteRange(start, min(end, size - 1))

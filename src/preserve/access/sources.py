@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from preserve.access.restore import read_bag_head
 from preserve.catalog.models import ReplicaState
 from preserve.catalog.repository import get_aip
-from preserve.errors import IntegrityError, PreserveError
+from preserve.errors import IntegrityError, InvalidInput, PreserveError
 from preserve.ingest import bag as bagit
 from preserve.runtime import Runtime
 from preserve.storage.base import ObjectNotFound, StorageError, Store
@@ -111,7 +111,8 @@ def candidate_targets(rt: Runtime, record: AipRecord) -> list[str]:
 def requested_or_candidates(rt: Runtime, record: AipRecord, requested: str | None) -> list[str]:
     if requested is None:
         return candidate_targets(rt, record)
-    rt.profile(record.profile).target(requested)  # ConfigurationError for an unknown name
+    if requested not in {t.name for t in rt.profile(record.profile).targets}:
+        raise InvalidInput(f"profile {record.profile!r} has no target {requested!r}")
     return [requested]
 
 

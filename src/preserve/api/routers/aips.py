@@ -16,6 +16,7 @@ from preserve.access.sources import AipRecord, Attempts, iter_sources, load_reco
 from preserve.api.deps import Principal, db, require, runtime
 from preserve.api.problems import PROBLEM_RESPONSES, problem
 from preserve.api.schemas import AipOut
+from preserve.catalog.db import session_scope
 from preserve.catalog.events import Outcome
 from preserve.catalog.models import Role
 from preserve.catalog.repository import get_aip
@@ -58,14 +59,13 @@ def read_file(
     request: Request,
     target: str | None = _TARGET,
     who: Principal = Depends(_READERS),
-    session: Session = Depends(db),
     rt: Runtime = Depends(runtime),
 ) -> Response:
     """Streams one file under ``data/``. Headers: ``Content-Length``, ``Accept-Ranges``,
     ``ETag`` (the quoted sha256, strong), ``Repr-Digest`` (RFC 9530: sha-256 and sha-512 of
     the whole file), ``X-Preserve-Target`` (the copy that answered). A whole-file answer is
     checked against the catalogue's sha256 as it streams and cut short if it does not match."""
-    record = load_record(session, aip_id, agency_id=who.scope)
+    record = _record(rt, aip_id, who)
     facts = access_files.file_facts(record, path)
     tag = access_files.etag(facts)
     headers = {
@@ -133,14 +133,13 @@ def download_aip(
     ),
     target: str | None = _TARGET,
     who: Principal = Depends(_READERS),
-    session: Session = Depends(db),
     rt: Runtime = Depends(runtime),
 ) -> StreamingResponse:
     """Streams the bag as ``<aip-id>/...`` without staging it: every member is checked against
     the signed manifests as it passes, and a member that does not match ends the stream before
     the archive is complete (no central directory, no end blocks)."""
     fmt = negotiate(format, request.headers.get("accept"))
-    record = load_record(session, aip_id, agency_id=who.scope)
+    record = _record(rt, aip_id, who)
     plan = _first_plan(rt, record, target)
     done = _when_done(rt, record, plan.source.target, who, f"whole AIP as {fmt.value}")
     return StreamingResponse(
@@ -152,6 +151,13 @@ def download_aip(
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+def _record(rt: Runtime, aip_id: str, who: Principal) -> AipRecord:
+    """Read in a transaction of its own, closed before streaming starts: a download may last
+    minutes, and on SQLite an open transaction would hold the write lock all that time."""
+    with session_scope(rt.sessions) as session:
+        return load_record(session, aip_id, agency_id=who.scope)
 
 
 def _first_plan(rt: Runtime, record: AipRecord, target: str | None):
