@@ -335,13 +335,16 @@ def _classify_against(
     nxt = session.scalar(select(Event).where(Event.seq == seq + 1))
     next_digest = content_digest(nxt) if nxt is not None else None
     source = "checkpoints"
-    if digest in digests:
-        moved = checkpoint.seq_from + digests.index(digest)
-        return Finding(Kind.REORDERED, seq, uuid, f"it was entry #{moved} when signed", source)
     if next_digest == digests[index]:
+        if digest in digests:
+            moved = checkpoint.seq_from + digests.index(digest)
+            return Finding(Kind.REORDERED, seq, uuid, f"it was entry #{moved} when signed", source)
         return Finding(Kind.INSERTED, seq, uuid, "the signed checkpoint has no such entry", source)
     if index + 1 < len(digests) and digest == digests[index + 1]:
         return Finding(
             Kind.DELETED, seq, None, f"signed entry #{seq} is gone; later ones moved up", source
         )
+    if digest in digests:
+        moved = checkpoint.seq_from + digests.index(digest)
+        return Finding(Kind.REORDERED, seq, uuid, f"it was entry #{moved} when signed", source)
     return Finding(Kind.EDITED, seq, uuid, "differs from the signed checkpoint", source)
