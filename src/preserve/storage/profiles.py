@@ -66,6 +66,9 @@ class S3Target(_Target):
     object_lock: ObjectLock | None = None
     part_size_mb: int = Field(default=64, ge=5, le=5120)
     max_concurrency: int = Field(default=4, ge=1, le=64)
+    # Attempts the S3 client makes at one request before the copy is put back to wait.
+    request_attempts: int = Field(default=5, ge=1, le=20)
+    connect_timeout_seconds: float = Field(default=10, gt=0)
     # How a copy is proven: by reading it back and hashing it here, or (where objects cannot
     # be read back, as in archive classes) by the server's checksum of what we sent.
     verify: Literal["read-back", "checksum"] | None = None

@@ -124,7 +124,12 @@ class S3Store:
             client = session.client(
                 "s3",
                 endpoint_url=target.endpoint,
-                config=_client_config(target.max_concurrency, path_style=bool(target.endpoint)),
+                config=_client_config(
+                    target.max_concurrency,
+                    path_style=bool(target.endpoint),
+                    attempts=target.request_attempts,
+                    connect_timeout=target.connect_timeout_seconds,
+                ),
             )
         except (BotoCoreError, ValueError) as exc:
             raise ConfigurationError(
@@ -477,10 +482,17 @@ class _Body(io.RawIOBase):
         super().close()
 
 
-def _client_config(max_concurrency: int, *, path_style: bool = False) -> Config:
+def _client_config(
+    max_concurrency: int,
+    *,
+    path_style: bool = False,
+    attempts: int = 5,
+    connect_timeout: float = 10,
+) -> Config:
+    # A copy runs up to max_concurrency small files at once, or one file in that many parts.
     return Config(
-        retries={"mode": "standard", "total_max_attempts": 5},
-        connect_timeout=10,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+        connect_timeout=connect_timeout,
         read_timeout=120,
         max_pool_connections=max(10, 2 * max_concurrency),
         s3={"addressing_style": "path"} if path_style else None,

@@ -1,0 +1,312 @@
+"""``preserve storage ...``: profiles, target checks, replication status, reconcile."""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import sys
+from dataclasses import asdict
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from preserve.catalog.db import session_scope
+from preserve.catalog.models import Aip
+from preserve.catalog.types import utcnow
+from preserve.cli import rebuild
+from preserve.cli.common import console, err_console, open_runtime
+from preserve.errors import ConfigurationError
+from preserve.runtime import Runtime
+from preserve.storage.check import ProfileCheck, check_profile
+from preserve.storage.placement import bind_agency, list_profiles
+from preserve.storage.reconcile import ReconcileReport, reconcile
+from preserve.storage.status import StorageStatus, storage_status
+
+storage_app = typer.Typer(help="Storage targets, profiles and replication.", no_args_is_help=True)
+storage_app.command("rebuild")(rebuild.storage_rebuild)
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    HTML = "html"
+
+
+@storage_app.command("check")
+def storage_check(
+    profile: str | None = typer.Argument(None, help="Profile name or path; default: the default."),
+    format: Format = typer.Option(Format.TABLE, help="table, json, csv or html."),
+) -> None:
+    """Probe every target of a profile: reachable, write/read/delete (read-only on WORM),
+    versioning and Object Lock, and whether the healthy targets can meet the policy.
+    Exits 1 if any target fails or the policy cannot be met."""
+    with open_runtime() as rt:
+        ref = profile or rt.settings.storage_profile
+        loaded = rt.profile(ref)
+        with err_console.status(f"checking {len(loaded.targets)} targets of {loaded.name}"):
+            result = check_profile(loaded, lambda name: rt.store(ref, name))
+    _print_check(result, format)
+    if not (result.ok and result.policy_met_by_healthy_targets):
+        sys.exit(1)
+
+
+@storage_app.command("status")
+def storage_status_command(
+    format: Format = typer.Option(Format.TABLE, help="table, json, csv or html."),
+) -> None:
+    """Replicas per target, the replication backlog, the oldest waiting copy, outages and
+    failures, from the catalogue (no store is contacted)."""
+    with open_runtime() as rt, session_scope(rt.sessions) as session:
+        known = _known_targets(rt, session)
+        status = storage_status(session, known, utcnow())
+    _print_status(status, format)
+
+
+@storage_app.command("reconcile")
+def storage_reconcile(
+    target: str = typer.Argument(..., help="The target to reconcile with the catalogue."),
+    profile: str | None = typer.Option(None, help="Only AIPs under this profile."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Report only; queue nothing."),
+    abort_uploads_after_hours: float | None = typer.Option(
+        None, help="Abort unfinished multipart uploads older than this many hours."
+    ),
+    format: Format = typer.Option(Format.TABLE, help="table, json, csv or html."),
+) -> None:
+    """List objects the catalogue does not know and expected copies that are missing; queue
+    the missing copies again. Exits 1 when anything was found."""
+    older = timedelta(hours=abort_uploads_after_hours) if abort_uploads_after_hours else None
+    with open_runtime() as rt, err_console.status(f"listing {target} against the catalogue"):
+        report = reconcile(
+            rt, target, profile_ref=profile, dry_run=dry_run, abort_uploads_older_than=older
+        )
+    _print_reconcile(report, format)
+    if report.unknown or report.missing:
+        sys.exit(1)
+
+
+@storage_app.command("profiles")
+def storage_profiles(
+    format: Format = typer.Option(Format.TABLE, help="table or json."),
+) -> None:
+    """The profiles in the profiles directory, their policy and targets, and bound agencies."""
+    with open_runtime() as rt, session_scope(rt.sessions) as session:
+        entries = list_profiles(session, rt)
+    if format == Format.JSON:
+        print(json.dumps([asdict(e) for e in entries], indent=2, ensure_ascii=False))
+        return
+    table = Table(title="storage profiles")
+    for column in ("name", "default", "policy", "targets", "agencies", "problem"):
+        table.add_column(column)
+    for e in entries:
+        policy = ", ".join(f"{k}={v}" for k, v in e.policy.items())
+        table.add_row(
+            e.name,
+            "yes" if e.is_default else "",
+            policy,
+            "\n".join(e.targets),
+            ", ".join(e.agencies),
+            e.error or "",
+        )
+    console.print(table)
+
+
+@storage_app.command("assign")
+def storage_assign(
+    agency: str = typer.Argument(..., help="The agency's name."),
+    profile: str | None = typer.Option(None, help="The profile its new SIPs go under."),
+    default: bool = typer.Option(False, "--default", help="Back to PRESERVE_STORAGE_PROFILE."),
+) -> None:
+    """Bind an agency to a storage profile (its SIPs from now on; placed AIPs stay put)."""
+    if (profile is None) == (not default):
+        raise typer.BadParameter("give --profile NAME or --default")
+    with open_runtime() as rt, session_scope(rt.sessions) as session:
+        bind_agency(session, rt, agency, None if default else profile)
+    where = "the default profile" if default else f"profile {profile!r}"
+    console.print(f"agency {agency!r} now places new SIPs under {where}", highlight=False)
+
+
+def _known_targets(rt: Runtime, session: Any) -> list[str]:
+    refs = {rt.settings.storage_profile} | set(
+        session.scalars(select(Aip.storage_profile).distinct())
+    )
+    names: set[str] = set()
+    for ref in sorted(refs):
+        try:
+            names.update(t.name for t in rt.profile(ref).targets)
+        except ConfigurationError as exc:
+            err_console.print(f"warning: {exc}", markup=False, highlight=False)
+    return sorted(names)
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+def _print_check(result: ProfileCheck, format: Format) -> None:
+    columns = [
+        "target",
+        "kind",
+        "site",
+        "media",
+        "reachable",
+        "probe",
+        "versioning",
+        "object_lock",
+        "verify",
+        "ok",
+        "problems",
+        "notes",
+    ]
+    rows = [
+        [
+            t.target,
+            t.kind,
+            t.site,
+            t.media,
+            _yn(t.reachable),
+            t.probe,
+            _yn(t.versioning),
+            _yn(t.object_lock),
+            t.verify,
+            _yn(t.ok),
+            "; ".join(t.problems),
+            "; ".join(t.notes),
+        ]
+        for t in result.targets
+    ]
+    policy = ", ".join(f"{k}={v}" for k, v in result.policy.items())
+    verdict = "can" if result.policy_met_by_healthy_targets else "CANNOT"
+    lines = [f"problem {t.target}: {p}" for t in result.targets for p in t.problems]
+    lines += [f"note {t.target}: {n}" for t in result.targets for n in t.notes]
+    lines.append(f"policy {policy}: the healthy targets {verdict} meet it")
+    _render(
+        f"storage check of profile {result.profile}",
+        columns,
+        rows,
+        result.to_dict(),
+        format,
+        lines,
+        narrow=10,
+    )
+
+
+def _print_status(status: StorageStatus, format: Format) -> None:
+    columns = [
+        "target",
+        "verified",
+        "pending",
+        "failed",
+        "backlog",
+        "running",
+        "waiting_on_outage",
+        "dead",
+        "oldest_pending",
+        "down_since",
+        "next_probe",
+        "verified_bytes",
+        "outage_failures",
+        "last_error",
+    ]
+    rows = [[_cell(getattr(t, c)) for c in columns] for t in status.targets]
+    lines = [
+        f"outage {t.target}: {t.outage_failures} failed probes; {t.last_error}"
+        for t in status.targets
+        if t.down_since
+    ]
+    lines += [f"failure {f.aip_id} on {f.target}: {f.kind}; {f.detail}" for f in status.failures]
+    summary = f"first copies waiting: {status.first_copies_waiting}"
+    if status.oldest_first_copy:
+        summary += f" (oldest {status.oldest_first_copy})"
+    lines.append(summary + f"; failures: {len(status.failures)}")
+    _render("storage status", columns, rows, status.to_dict(), format, lines, narrow=9)
+
+
+def _print_reconcile(report: ReconcileReport, format: Format) -> None:
+    columns = ["finding", "aip", "detail"]
+    rows = [
+        ["unknown object", key.split("/", 1)[0], key.split("/", 1)[1]] for key in report.unknown
+    ]
+    rows += [
+        [
+            "missing copy",
+            m.aip_id,
+            f"{m.files_missing} objects missing (e.g. {m.example}); replica was "
+            f"{m.replica_state}; {'queued again' if m.requeued else 'not queued (dry run)'}",
+        ]
+        for m in report.missing
+    ]
+    rows += [["copy in progress", a, "left to its job"] for a in report.in_progress]
+    rows += [
+        [
+            "unfinished upload",
+            u["key"],
+            f"since {u['initiated']}" + ("; aborted" if u["aborted"] else ""),
+        ]
+        for u in report.stale_uploads
+    ]
+    summary = (
+        f"{report.objects_listed} objects listed; {report.aips_complete} of "
+        f"{report.aips_expected} expected AIPs complete; {len(report.unknown)} unknown "
+        f"objects; {len(report.missing)} missing copies" + (" (dry run)" if report.dry_run else "")
+    )
+    _render(f"reconcile {report.target}", columns, rows, report.to_dict(), format, [summary])
+
+
+def _render(
+    title: str,
+    columns: list[str],
+    rows: list[list[str]],
+    data: dict,
+    format: Format,
+    lines: list[str],
+    narrow: int | None = None,
+) -> None:
+    """JSON and CSV carry everything; the table shows the first ``narrow`` columns, and the
+    lines (problems, outages, the summary) follow it."""
+    if format == Format.JSON:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    elif format == Format.CSV:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif format == Format.HTML:
+        print(_html(title, columns, rows, lines))
+    else:
+        table = Table(title=title)
+        for column in columns[:narrow]:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row[:narrow])
+        console.print(table)
+        for line in lines:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _html(title: str, columns: list[str], rows: list[list[str]], lines: list[str]) -> str:
+    """One self-contained page: no outside assets, printable."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>" for r in rows
+    )
+    notes = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>body{{font:14px sans-serif;margin:2em}}"
+        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:3px 6px;"
+        "text-align:left;vertical-align:top}th{background:#eee}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table><ul>{notes}</ul></body></html>"
+    )
+
+
+def _yn(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "no")
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)

@@ -1,0 +1,229 @@
+"""``preserve storage reconcile TARGET``: the target's listing against the catalogue.
+
+Finds objects in the target that the catalogue does not know (an AIP it has no record of, or
+a payload file that is not part of its AIP), and replicas the catalogue expects that are
+missing: an AIP whose profile includes the target but whose payload, tag manifest or signature
+is not all there, whether or not the catalogue believed it verified. Those copies are queued
+again (with their replica back to pending, and a SIP that no longer meets its policy back to
+STORED); copies already queued or running are left to their job. On S3, multipart uploads
+that a killed writer left unfinished are listed, and aborted when older than a given age.
+
+One listing of the target, one pass over the catalogue (the style of Warehouse's
+``reconcile_file_storages``); nothing is deleted from the target but stale upload parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from preserve.catalog.events import EventType, Outcome, record_event
+from preserve.catalog.models import Aip, File, Job, JobState, ReplicaState, Sip, SipState
+from preserve.catalog.repository import get_replica, verified_targets
+from preserve.catalog.types import utcnow
+from preserve.errors import ConfigurationError
+from preserve.ingest import bag as bagit
+from preserve.runtime import Runtime
+from preserve.storage.layout import AIP_ROOT, parse_aip_key
+from preserve.storage.service import queue_copy
+
+_REQUIRED = (bagit.TAGMANIFEST, bagit.SIGNATURE)
+
+
+@dataclass
+class Missing:
+    aip_id: str
+    profile: str
+    replica_state: str
+    files_missing: int
+    example: str
+    requeued: bool = False
+
+
+@dataclass
+class ReconcileReport:
+    target: str
+    profiles: list[str]
+    generated_at: str
+    dry_run: bool
+    objects_listed: int = 0
+    aips_expected: int = 0
+    aips_complete: int = 0
+    unknown: list[str] = field(default_factory=list)
+    other_objects: int = 0
+    missing: list[Missing] = field(default_factory=list)
+    in_progress: list[str] = field(default_factory=list)
+    stale_uploads: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def reconcile(
+    rt: Runtime,
+    target: str,
+    *,
+    profile_ref: str | None = None,
+    dry_run: bool = False,
+    abort_uploads_older_than: timedelta | None = None,
+) -> ReconcileReport:
+    refs = _profiles_with(rt, target, profile_ref)
+    store = rt.store(refs[0], target)
+    report = ReconcileReport(target, refs, utcnow().isoformat(), dry_run)
+    listed = _listing(store.list(f"{AIP_ROOT}/"), report)
+    with rt.sessions.begin() as session:
+        expected = _expected(session, refs)
+        report.aips_expected = len(expected)
+        _find_unknown(session, listed, expected, report)
+        live = _live_copies(session, target)
+        for aip_id, (ref, payload) in expected.items():
+            _check_aip(rt, session, target, aip_id, ref, payload, listed, live, report)
+    _stale_uploads(store, abort_uploads_older_than, dry_run, report)
+    return report
+
+
+def _profiles_with(rt: Runtime, target: str, only: str | None) -> list[str]:
+    """The profiles, among those AIPs are placed under and the default, that have ``target``."""
+    if only is not None:
+        refs = [only]
+    else:
+        with rt.sessions.begin() as session:
+            used = set(session.scalars(select(Aip.storage_profile).distinct()))
+        refs = sorted(used | {rt.settings.storage_profile})
+    found = [ref for ref in refs if target in {t.name for t in rt.profile(ref).targets}]
+    if not found:
+        raise ConfigurationError(f"no storage profile in use has a target {target!r}")
+    return found
+
+
+def _listing(keys: Iterable[str], report: ReconcileReport) -> dict[str, set[str]]:
+    """AIP id → paths inside its bag, from one listing of the target."""
+    listed: dict[str, set[str]] = {}
+    for key in keys:
+        report.objects_listed += 1
+        parsed = parse_aip_key(key)
+        if parsed is None:
+            report.other_objects += 1
+            continue
+        listed.setdefault(parsed[0], set()).add(parsed[1])
+    return listed
+
+
+def _expected(session: Session, refs: list[str]) -> dict[str, tuple[str, set[str]]]:
+    """AIP id → (its profile, its payload paths) for every AIP placed under ``refs``."""
+    aips = {
+        aip_id: (ref, set())
+        for aip_id, ref in session.execute(
+            select(Aip.id, Aip.storage_profile).where(Aip.storage_profile.in_(refs))
+        )
+    }
+    rows = session.execute(
+        select(File.aip_id, File.path).join(Aip).where(Aip.storage_profile.in_(refs))
+    )
+    for aip_id, path in rows:
+        aips[aip_id][1].add(f"data/{path}")
+    return aips
+
+
+def _find_unknown(
+    session: Session,
+    listed: dict[str, set[str]],
+    expected: dict[str, tuple[str, set[str]]],
+    report: ReconcileReport,
+) -> None:
+    for aip_id, paths in sorted(listed.items()):
+        known = expected.get(aip_id)
+        if known is None:
+            report.unknown.extend(f"{aip_id}/{p}" for p in sorted(paths))
+            continue
+        stray = {p for p in paths if p.startswith("data/")} - known[1]
+        report.unknown.extend(f"{aip_id}/{p}" for p in sorted(stray))
+
+
+def _live_copies(session: Session, target: str) -> set[str]:
+    rows = session.execute(
+        select(Job.payload).where(
+            Job.resource == f"target:{target}",
+            Job.state.in_((JobState.QUEUED, JobState.RUNNING)),
+        )
+    )
+    return {payload["aip_id"] for (payload,) in rows}
+
+
+def _check_aip(
+    rt: Runtime,
+    session: Session,
+    target: str,
+    aip_id: str,
+    ref: str,
+    payload: set[str],
+    listed: dict[str, set[str]],
+    live: set[str],
+    report: ReconcileReport,
+) -> None:
+    absent = sorted((payload | set(_REQUIRED)) - listed.get(aip_id, set()))
+    if not absent:
+        report.aips_complete += 1
+        return
+    if aip_id in live:
+        report.in_progress.append(aip_id)
+        return
+    replica = get_replica(session, aip_id, target)
+    state = replica.state.value if replica is not None else "none"
+    entry = Missing(aip_id, ref, state, len(absent), absent[0])
+    report.missing.append(entry)
+    if report.dry_run:
+        return
+    if replica is not None:
+        replica.state = ReplicaState.PENDING  # whatever was believed, the copy is not there
+    queue_copy(session, aip_id, target)
+    entry.requeued = True
+    aip = session.get(Aip, aip_id)
+    record_event(
+        session,
+        EventType.REPLICATION,
+        Outcome.WARNING,
+        object_type="aip",
+        object_id=aip_id,
+        agency_id=aip.agency_id if aip else None,
+        target=target,
+        detail=f"reconcile: {len(absent)} objects missing on {target} (e.g. {absent[0]}); "
+        "copy queued again",
+    )
+    _demote(rt, session, aip, ref)
+
+
+def _demote(rt: Runtime, session: Session, aip: Aip | None, ref: str) -> None:
+    """A SIP is PRESERVED only while its policy holds over verified replicas."""
+    if aip is None:
+        return
+    sip = session.get(Sip, aip.sip_id)
+    session.flush()
+    verified = verified_targets(session, aip.id)
+    held = rt.profile(ref).policy_holds(verified)
+    if sip is not None and sip.state == SipState.PRESERVED and not held:
+        sip.state = SipState.STORED
+
+
+def _stale_uploads(
+    store: object, older_than: timedelta | None, dry_run: bool, report: ReconcileReport
+) -> None:
+    if not hasattr(store, "incomplete_uploads"):
+        return
+    now = utcnow()
+    for upload in store.incomplete_uploads(f"{AIP_ROOT}/"):
+        age = now - _aware(upload.initiated)
+        abort = older_than is not None and age >= older_than and not dry_run
+        if abort:
+            store.abort_upload(upload.key, upload.upload_id)
+        report.stale_uploads.append(
+            {"key": upload.key, "initiated": upload.initiated.isoformat(), "aborted": abort}
+        )
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
