@@ -181,7 +181,8 @@ def selection_bytes(rt: Runtime, selection: Selection, now: datetime | None = No
         sizes = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            sizes.update(session.execute(select(Aip.id, Aip.total_bytes).where(Aip.id.in_(chunk))))
+            rows = session.execute(select(Aip.id, Aip.total_bytes).where(Aip.id.in_(chunk)))
+            sizes.update({aip_id: size for aip_id, size in rows})
     return sum(sizes.get(a, 0) for a, _ in pairs)
 
 
