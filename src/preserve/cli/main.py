@@ -7,6 +7,8 @@ import sys
 import typer
 
 from preserve.cli import access, admin, audit, catalog, drill, serve, storage
+from preserve.cli import keys as keys_cli
+from preserve.cli import verify as verify_cli
 from preserve.cli.common import fail
 from preserve.errors import PreserveError
 
@@ -25,6 +27,8 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(audit.report_app, name="report")
+app.add_typer(keys_cli.keys_app, name="keys")
+app.add_typer(verify_cli.verify_app, name="verify")
 app.add_typer(storage.storage_app, name="storage")
 
 

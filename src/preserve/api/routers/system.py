@@ -1,17 +1,54 @@
-"""Health and the archive's public keys."""
+"""Health, the archive's public keys, and the auditor's view of the event log."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from sqlalchemy import text
+from datetime import datetime
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from preserve.api.deps import Principal, db, principal, runtime
-from preserve.api.schemas import PublicKeyOut
+from preserve.api.problems import PROBLEM_RESPONSES
+from preserve.catalog.db import session_scope
+from preserve.catalog.events import EventType, Outcome, record_event
+from preserve.catalog.models import Event
 from preserve.runtime import Runtime
-from preserve.trust.keys import public_pem
+from preserve.trust import log as event_log
+from preserve.trust.duties import Action, authorize
 
 router = APIRouter(tags=["system"])
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    algorithm: str = Field(description="Ed25519 or SM2-with-SM3.")
+    public_key_pem: str
+    current: bool = Field(description="New signatures of this algorithm use this key.")
+    created_at: datetime | None
+    retired_at: datetime | None = Field(description="When a rotation replaced it.")
+    revoked_from: datetime | None = Field(
+        description="Signatures made by this key on or after this time are refused."
+    )
+    revocation_reason: str | None
+
+
+class LogEventOut(BaseModel):
+    seq: int | None
+    id: str
+    type: str
+    outcome: str
+    detail: str
+    agent: str
+    object_type: str
+    object_id: str
+    target: str | None
+    time: datetime
+    prev_hash: str | None
+    entry_hash: str | None
 
 
 @router.get("/health")
@@ -21,12 +58,61 @@ def health(session: Session = Depends(db)) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/v1/keys", response_model=list[PublicKeyOut])
-def public_keys(
-    _: Principal = Depends(principal), rt: Runtime = Depends(runtime)
-) -> list[PublicKeyOut]:
-    """The public keys that verify the archive's bag, receipt and report signatures."""
-    return [
-        PublicKeyOut(key_id=kid, algorithm="Ed25519", public_key_pem=public_pem(pub))
-        for kid, pub in sorted(rt.trusted_keys().items())
-    ]
+@router.get("/v1/keys", response_model=list[KeyOut], responses=PROBLEM_RESPONSES)
+def public_keys(_: Principal = Depends(principal), rt: Runtime = Depends(runtime)) -> list[KeyOut]:
+    """Every public key that verifies the archive's signatures (bags, receipts, reports, log
+    checkpoints), which one signs now, and since when a revoked key is no longer trusted."""
+    rt.signing_key  # noqa: B018 - the first key is made on first use
+    return [KeyOut(**info.to_dict()) for info in rt.keyring.list()]
+
+
+@router.get("/v1/log/events", response_model=list[LogEventOut], responses=PROBLEM_RESPONSES)
+def log_events(
+    after: int = Query(0, ge=0, description="Entries after this position."),
+    limit: int = Query(100, ge=1, le=1000),
+    who: Principal = Depends(principal),
+    session: Session = Depends(db),
+) -> list[LogEventOut]:
+    """The hash-chained event log in order (the security auditor's role only, 三员分立)."""
+    authorize(who.role, Action.LOG_READ)
+    stmt = select(Event).where(Event.seq > after).order_by(Event.seq).limit(limit)
+    return [_event_out(e) for e in session.scalars(stmt)]
+
+
+@router.get("/v1/log/verification", responses=PROBLEM_RESPONSES)
+async def log_verification(
+    who: Principal = Depends(principal), rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    """Replay the chain against the signed checkpoints in every store and name the first bad
+    entry (the security auditor's role only). The verification itself is logged."""
+    authorize(who.role, Action.LOG_VERIFY)
+    report = await anyio.to_thread.run_sync(event_log.verify, rt)
+    with session_scope(rt.sessions) as session:
+        record_event(
+            session,
+            EventType.LOG_VERIFICATION,
+            Outcome.SUCCESS if report.ok else Outcome.FAILURE,
+            object_type="log",
+            object_id=str(report.head_seq),
+            agency_id=who.agency_id,
+            agent=f"agency:{who.agency_name} as auditor",
+            detail=f"{report.entries} entries, {len(report.errors)} errors",
+        )
+    return report.to_dict()
+
+
+def _event_out(e: Event) -> LogEventOut:
+    return LogEventOut(
+        seq=e.seq,
+        id=e.uuid,
+        type=e.type,
+        outcome=e.outcome,
+        detail=e.detail,
+        agent=e.agent,
+        object_type=e.object_type,
+        object_id=e.object_id,
+        target=e.target,
+        time=e.created_at,
+        prev_hash=e.prev_hash,
+        entry_hash=e.entry_hash,
+    )

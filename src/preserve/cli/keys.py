@@ -1,0 +1,129 @@
+"""``preserve keys ...``: the security officer's (安全保密员) commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from preserve.catalog.db import session_scope
+from preserve.catalog.events import EventType, Outcome, record_event
+from preserve.cli.common import console, open_runtime
+from preserve.trust.duties import Duty, cli_agent
+from preserve.trust.signing import ALGORITHM, SM2_ALGORITHM
+
+keys_app = typer.Typer(help="The archive's signing keys.", no_args_is_help=True)
+
+
+class Algorithm(StrEnum):
+    ED25519 = "ed25519"
+    SM2 = "sm2"
+
+
+ALGORITHMS = {Algorithm.ED25519: ALGORITHM, Algorithm.SM2: SM2_ALGORITHM}
+
+
+class KeysFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def _record(rt, type_: EventType, key_id: str, detail: str) -> None:
+    with session_scope(rt.sessions) as session:
+        record_event(
+            session,
+            type_,
+            Outcome.SUCCESS,
+            object_type="key",
+            object_id=key_id,
+            detail=detail,
+            agent=cli_agent(Duty.SECURITY_OFFICER),
+        )
+
+
+@keys_app.command("list")
+def keys_list(format: KeysFormat = typer.Option(KeysFormat.TABLE, help="table or json.")) -> None:
+    """Every key the archive has used: which signs now, which are retired or revoked."""
+    with open_runtime() as rt:
+        rt.signing_key  # noqa: B018 - the first key is made on first use
+        infos = rt.keyring.list()
+    if format == KeysFormat.JSON:
+        print(json.dumps([i.to_dict() for i in infos], indent=2))
+        return
+    table = Table(title="archive keys")
+    for column in ("key id", "algorithm", "status", "created", "revoked from", "reason"):
+        table.add_column(column)
+    for i in infos:
+        status = "current" if i.current else ("retired" if i.retired_at else "trusted")
+        if i.revoked_from:
+            status = "revoked"
+        table.add_row(
+            i.key_id,
+            i.algorithm,
+            status,
+            i.created_at.isoformat() if i.created_at else "",
+            i.revoked_from.isoformat() if i.revoked_from else "",
+            i.revocation_reason or "",
+        )
+    console.print(table)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    algorithm: Algorithm = typer.Option(Algorithm.ED25519, help="ed25519 or sm2."),
+    reason: str = typer.Option("scheduled rotation", help="Why (kept in the event log)."),
+) -> None:
+    """Make a new key current; the old one keeps verifying what it signed."""
+    with open_runtime() as rt:
+        old = rt.keyring.current_key_id(ALGORITHMS[algorithm])
+        if algorithm == Algorithm.ED25519:
+            old = rt.signing_key.key_id
+        new = rt.keyring.rotate(ALGORITHMS[algorithm], reason=reason)
+        _record(
+            rt,
+            EventType.KEY_ROTATION,
+            new.key_id,
+            f"{ALGORITHMS[algorithm]} key {old} → {new.key_id}: {reason}",
+        )
+    console.print(f"new {ALGORITHMS[algorithm]} key {new.key_id} (was {old})", highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: str = typer.Argument(..., help="The key to revoke."),
+    since: datetime | None = typer.Option(
+        None, "--from", help="Signatures made on or after this time are refused (default: now)."
+    ),
+    reason: str = typer.Option(..., help="Why, e.g. 'private key exposed'."),
+) -> None:
+    """Mark a retired key revoked from a date."""
+    when = since or datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    with open_runtime() as rt:
+        info = rt.keyring.revoke(key_id, when, reason)
+        _record(rt, EventType.KEY_REVOCATION, key_id, f"revoked from {when.isoformat()}: {reason}")
+    console.print(
+        f"key {info.key_id} revoked from {info.revoked_from.isoformat()}", highlight=False
+    )
+
+
+@keys_app.command("export-public")
+def keys_export_public(
+    out: Path | None = typer.Option(None, help="Write here instead of standard output."),
+) -> None:
+    """Every public key with its status, as JSON (private keys never leave the data directory)."""
+    with open_runtime() as rt:
+        rt.signing_key  # noqa: B018
+        doc = {"keys": [i.to_dict() for i in rt.keyring.list()]}
+        _record(rt, EventType.KEY_EXPORT, "all", f"{len(doc['keys'])} public keys exported")
+    text = json.dumps(doc, indent=2) + "\n"
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"{len(doc['keys'])} public keys written to {out}", highlight=False)
