@@ -25,6 +25,7 @@ class EventType(enum.StrEnum):
     REPAIR = "repair"
     RECOVERY = "recovery"
     REJECTION = "rejection"
+    VIRUS_CHECK = "virus check"
     ACCESS = "access"
     TOKEN_ISSUED = "token issued"
     # Administrative actions (三员分立: each is evidence in the hash chain).

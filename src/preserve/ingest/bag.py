@@ -12,8 +12,13 @@ Layout (every store holds the same keys under ``aips/ab/cd/<aip-id>/``)::
     metadata/record.json                              the record metadata as received
     metadata/formats.json                             fido/PRONOM identifications
     metadata/events.json                              PREMIS-style events up to packaging
+    metadata/checks.json                              the four-property report (DA/T 70)
+    metadata/receipt.json                             the signed receipt given to the agency
+    metadata/sip/...                                  the sender's tag files and metadata, as sent
     tagmanifest-sha256.txt, tagmanifest-sha512.txt    digests of all the above
     signature/tagmanifest-sha256.txt.sig              Ed25519 signature over the tag manifest
+    manifest-sm3.txt, tagmanifest-sm3.txt,            国密 profiles only (preserve.trust.guomi),
+    signature/tagmanifest-sm3.txt.sig                 listed in tagmanifest-sha256.txt
     data/...                                          the payload, under the agency's paths
 """
 
@@ -104,6 +109,7 @@ def write_bag(
     info: dict[str, str],
     tag_documents: dict[str, Any],
     key: SigningKey,
+    sm2_key: Any = None,
 ) -> BuiltBag:
     """Write every tag file of a bag whose payload already sits under ``root/data``."""
     total = sum(e.size for e in payload)
@@ -118,7 +124,11 @@ def write_bag(
             (f"data/{e.path}", e.digests[alg]) for e in payload
         )
     for name, doc in tag_documents.items():
-        tag_files[f"metadata/{name}"] = json_bytes(doc)
+        tag_files[f"metadata/{name}"] = doc if isinstance(doc, bytes) else json_bytes(doc)
+    if sm2_key is not None:  # 国密 profile: SM3 manifests and an SM2 signature
+        from preserve.trust.guomi import guomi_tag_files
+
+        tag_files.update(guomi_tag_files(root, payload, tag_files, sm2_key))
     tagmanifests = {
         f"tagmanifest-{alg}.txt": manifest_text(
             (name, hashlib.new(alg, data).hexdigest()) for name, data in tag_files.items()

@@ -1,24 +1,35 @@
-"""Receiving a multipart/form-data SIP upload as a stream.
+"""Receiving a SIP upload as a stream: a multipart form, or a serialized bag as the whole body.
 
-The request body is fed to python-multipart's low-level parser in batches of about 1 MiB on a
-worker thread, so the event loop never waits on disk or hashing and no file is ever held whole
-in memory. Fields: ``metadata`` (JSON, once) and ``files`` (one per file; the filename is the
-relative path inside the SIP).
+The request body is fed to python-multipart's low-level parser (or straight to a file) in
+batches of about 1 MiB on a worker thread, so the event loop never waits on disk or hashing and
+no file is ever held whole in memory. Form fields: ``metadata`` (JSON, once), ``files`` (one
+per file; the filename is the relative path inside the SIP), ``bag`` (a serialized BagIt bag,
+once; then ``files`` may not be given) and ``uploads`` (JSON ``{"path": "<upload id>"}``:
+finished resumable uploads that join the SIP under those paths).
+
+A ``Content-Digest`` header (RFC 9530, ``sha-256`` or ``sha-512``) is checked over the body's
+bytes as they arrive: check 1-12 (the package unchanged in transfer).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from preserve.errors import InvalidInput
+from preserve.ingest.checks import Check, Report, fail_one
 from preserve.ingest.metadata import MAX_METADATA_BYTES, InvalidMetadata
-from preserve.ingest.paths import safe_relative_path
-from preserve.ingest.staging import StagedFile, StagingWriter
+from preserve.ingest.paths import UnsafePath, safe_relative_path
+from preserve.ingest.staging import FileTooLarge, StagedFile, StagingWriter
 
 BATCH_BYTES = 1024 * 1024
 
@@ -39,6 +50,10 @@ class MalformedUpload(InvalidInput):
 class ReceivedUpload:
     metadata_raw: bytes | None = None
     files: list[StagedFile] = field(default_factory=list)
+    bag_path: Path | None = None  # a serialized bag, as received
+    bag_bytes: int = 0
+    uploads_raw: bytes | None = None
+    content_digest: Check | None = None
 
 
 @dataclass(frozen=True)
@@ -50,8 +65,10 @@ class UploadLimits:
 class _PartHandler:
     """The parser's callbacks: route each part to the metadata buffer or a staging file."""
 
-    def __init__(self, payload_root: Path, limits: UploadLimits) -> None:
+    def __init__(self, payload_root: Path, limits: UploadLimits, bag_path: Path) -> None:
         self.payload_root = payload_root
+        self.bag_path = bag_path
+        self._bag: BinaryIO | None = None
         self.limits = limits
         self.result = ReceivedUpload()
         self._headers: dict[str, bytes] = {}
@@ -91,10 +108,17 @@ class _PartHandler:
         disposition = self._headers.get("content-disposition", b"").decode("latin-1")
         _, options = parse_options_header(disposition)
         name = options.get(b"name", b"").decode("utf-8", "replace")
-        if name == "metadata":
-            if self.result.metadata_raw is not None or self._meta:
-                raise InvalidMetadata("the metadata field is given more than once")
-            self._kind = "metadata"
+        if name in ("metadata", "uploads"):
+            if getattr(self.result, f"{name}_raw") is not None or self._kind_seen(name):
+                raise InvalidMetadata(f"the {name} field is given more than once")
+            self._kind = name
+            self._meta = bytearray()
+        elif name == "bag":
+            if self.result.bag_path is not None or self._bag is not None:
+                raise InvalidInput("the bag field is given more than once")
+            self.bag_path.parent.mkdir(parents=True, exist_ok=True)
+            self._bag = open(self.bag_path, "xb")  # noqa: SIM115 - closed at part end / abort
+            self._kind = "bag"
         elif name == "files":
             raw = options.get(b"filename")
             if raw is None:
@@ -108,58 +132,167 @@ class _PartHandler:
             self._writer = StagingWriter(self.payload_root, relpath, self.limits.max_file_bytes)
             self._kind = "file"
         else:
-            raise InvalidInput(f"unexpected form field {name!r}; expected 'metadata' or 'files'")
+            raise InvalidInput(
+                f"unexpected form field {name!r}; expected 'metadata', 'files', 'bag' or 'uploads'"
+            )
+
+    def _kind_seen(self, name: str) -> bool:
+        return self._kind == name
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         if self._kind == "file" and self._writer is not None:
             self._writer.write(memoryview(data)[start:end])
-        elif self._kind == "metadata":
+        elif self._kind == "bag" and self._bag is not None:
+            self.result.bag_bytes += end - start
+            if self.result.bag_bytes > self.limits.max_file_bytes:
+                raise FileTooLarge(f"the bag is larger than {self.limits.max_file_bytes} bytes")
+            self._bag.write(memoryview(data)[start:end])
+        elif self._kind in ("metadata", "uploads"):
             if len(self._meta) + (end - start) > MAX_METADATA_BYTES:
-                raise InvalidMetadata(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
+                raise InvalidMetadata(f"{self._kind} is larger than {MAX_METADATA_BYTES} bytes")
             self._meta += data[start:end]
 
     def _part_end(self) -> None:
         if self._kind == "file" and self._writer is not None:
             self.result.files.append(self._writer.finish())
             self._writer = None
-        elif self._kind == "metadata":
-            self.result.metadata_raw = bytes(self._meta)
+        elif self._kind == "bag" and self._bag is not None:
+            _close_durably(self._bag)
+            self._bag = None
+            self.result.bag_path = self.bag_path
+        elif self._kind in ("metadata", "uploads"):
+            setattr(self.result, f"{self._kind}_raw", bytes(self._meta))
+        self._kind = None
 
     def abort(self) -> None:
         if self._writer is not None:
             self._writer.abort()
             self._writer = None
+        if self._bag is not None:
+            self._bag.close()
+            self._bag = None
+
+
+def _close_durably(out: BinaryIO) -> None:
+    out.flush()
+    os.fsync(out.fileno())
+    out.close()
+
+
+class BodyDigest:
+    """RFC 9530 ``Content-Digest`` (sha-256 or sha-512), checked over the body as it arrives."""
+
+    _ITEM = re.compile(r"\s*(sha-256|sha-512)\s*=\s*:([A-Za-z0-9+/=]*):\s*")
+
+    def __init__(self, header: str | None) -> None:
+        self.expected: tuple[str, bytes] | None = None
+        self.malformed = False
+        if header:
+            for item in header.split(","):
+                match = self._ITEM.fullmatch(item)
+                if match:
+                    self.expected = (match[1], base64.b64decode(match[2]))
+                    break
+            else:
+                self.malformed = True
+        alg = self.expected[0].replace("-", "") if self.expected else None
+        self._hash = hashlib.new(alg) if alg else None
+
+    def update(self, data: bytes) -> None:
+        if self._hash is not None:
+            self._hash.update(data)
+
+    def check(self) -> Check | None:
+        report = Report()
+        if self.malformed:
+            report.fail("1-12", "Content-Digest names no sha-256 or sha-512 digest")
+        elif self.expected is not None and self._hash is not None:
+            alg, want = self.expected
+            if self._hash.digest() == want:
+                report.passed("1-12", f"Content-Digest {alg} of the body verified")
+            else:
+                got = base64.b64encode(self._hash.digest()).decode()
+                report.fail(
+                    "1-12", f"Content-Digest {alg} does not match the body (received {got})"
+                )
+        return report.checks[0] if report.checks else None
 
 
 async def receive_multipart(
-    chunks: AsyncIterator[bytes], content_type: str, payload_root: Path, limits: UploadLimits
+    chunks: AsyncIterator[bytes],
+    content_type: str,
+    payload_root: Path,
+    limits: UploadLimits,
+    bag_path: Path | None = None,
+    digest: BodyDigest | None = None,
 ) -> ReceivedUpload:
     """Stream a multipart body into ``payload_root``. On error the caller discards staging."""
     ctype, params = parse_options_header(content_type)
     if ctype != b"multipart/form-data" or b"boundary" not in params:
         raise UnsupportedMediaType(
-            f"expected multipart/form-data with a boundary, got {content_type or 'nothing'!r}"
+            f"expected multipart/form-data with a boundary, or a serialized bag "
+            f"(application/zip, application/x-tar, application/gzip), got "
+            f"{content_type or 'nothing'!r}"
         )
     payload_root.mkdir(parents=True, exist_ok=True)
-    handler = _PartHandler(payload_root, limits)
+    bag_path = bag_path or payload_root.parent.parent / "incoming" / "bag"
+    handler = _PartHandler(payload_root, limits, bag_path)
     parser = MultipartParser(params[b"boundary"], handler.callbacks())
+    digest = digest or BodyDigest(None)
     batch = bytearray()
+
+    def feed(data: bytes) -> None:
+        digest.update(data)
+        parser.write(data)
+
     try:
         async for chunk in chunks:
             batch += chunk
             if len(batch) >= BATCH_BYTES:
-                await anyio.to_thread.run_sync(parser.write, bytes(batch))
+                await anyio.to_thread.run_sync(feed, bytes(batch))
                 batch.clear()
         if batch:
-            await anyio.to_thread.run_sync(parser.write, bytes(batch))
+            await anyio.to_thread.run_sync(feed, bytes(batch))
         parser.finalize()
+    except UnsafePath as exc:
+        handler.abort()
+        raise fail_one("P-1", exc.detail) from None
     except InvalidInput:
         handler.abort()
         raise
     except Exception as exc:
         handler.abort()
         raise MalformedUpload(f"the multipart body could not be parsed: {exc}") from exc
-    if handler._kind is not None and handler._writer is not None:
+    if handler._kind is not None:
         handler.abort()
-        raise MalformedUpload("the upload ended in the middle of a file")
+        raise MalformedUpload("the upload ended in the middle of a part")
+    handler.result.content_digest = digest.check()
     return handler.result
+
+
+async def receive_body(
+    chunks: AsyncIterator[bytes], target: Path, max_bytes: int, digest: BodyDigest
+) -> int:
+    """The whole body into ``target`` (a serialized bag), bounded, fsynced; its size."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    size = 0
+    batch = bytearray()
+    with open(target, "xb") as out:
+
+        def write(data: bytes) -> None:
+            digest.update(data)
+            out.write(data)
+
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise FileTooLarge(f"the bag is larger than {max_bytes} bytes")
+            batch += chunk
+            if len(batch) >= BATCH_BYTES:
+                await anyio.to_thread.run_sync(write, bytes(batch))
+                batch.clear()
+        if batch:
+            await anyio.to_thread.run_sync(write, bytes(batch))
+        out.flush()
+        await anyio.to_thread.run_sync(os.fsync, out.fileno())
+    return size

@@ -1,77 +1,55 @@
-"""Ingest: register a received SIP, then check, identify and package it as a signed AIP."""
+"""Ingest: register a received SIP (or its rejection), then check, identify and package it as a
+signed AIP with its four-property report and receipt."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from preserve.catalog.db import after_commit
 from preserve.catalog.events import EventType, Outcome, event_to_dict, record_event
 from preserve.catalog.models import Agency, Aip, File, Sip, SipState, new_id
 from preserve.catalog.repository import events_for
-from preserve.errors import InvalidInput
+from preserve.catalog.types import utcnow
 from preserve.ingest import bag as bagit
-from preserve.ingest.formats import Identification, identify_many
-from preserve.ingest.metadata import InvalidMetadata, RecordMetadata, parse_metadata
-from preserve.ingest.staging import StagedFile, bag_dir
+from preserve.trust.guomi import guomi_signer
+from preserve.ingest import receipt as receipts
+from preserve.ingest.checks import Report, reasons
+from preserve.ingest.formats import Identification
+from preserve.ingest.inspect import inspect_many
+from preserve.ingest.intake import Intake
+from preserve.ingest.profile import load_profile
+from preserve.ingest.staging import StagedFile, bag_dir, discard, sender_dir
+from preserve.ingest.worker_checks import format_checks, virus_checks
 from preserve.jobs.queue import enqueue
 from preserve.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-class DigestMismatch(InvalidInput):
-    slug = "digest-mismatch"
-    title = "A declared digest does not match the received bytes"
-
-
-class NoFiles(InvalidInput):
-    slug = "no-files"
-    title = "The SIP carries no files"
-
-
-def check_upload(metadata_raw: bytes | None, files: list[StagedFile]) -> RecordMetadata:
-    """Every check that can be made on the upload itself, before anything is registered."""
-    if metadata_raw is None:
-        raise InvalidMetadata("required field 'metadata' is missing from the form")
-    metadata = parse_metadata(metadata_raw)
-    if not files:
-        raise NoFiles("the SIP has no 'files' field; send at least one file")
-    received = {f.path: f for f in files}
-    problems = []
-    for path, declared in metadata.files.items():
-        staged = received.get(path)
-        if staged is None:
-            problems.append(f"{path}: declared in metadata but not received")
-        elif declared.sha256 and declared.sha256 != staged.sha256:
-            problems.append(f"{path}: declared sha256 {declared.sha256}, received {staged.sha256}")
-    if problems:
-        raise DigestMismatch("; ".join(problems), failures=problems)
-    return metadata
+def find_by_idempotency_key(session: Session, agency_id: int, key: str) -> Sip | None:
+    return session.scalar(select(Sip).where(Sip.agency_id == agency_id, Sip.idempotency_key == key))
 
 
 def register_sip(
     session: Session,
     agency: Agency,
     sip_id: str,
-    metadata: RecordMetadata,
+    intake: Intake,
     files: list[StagedFile],
     profile_ref: str,
+    *,
+    source: str = "multipart",
+    idempotency_key: str | None = None,
 ) -> Sip:
     """Record a durable, received SIP and queue its processing (the caller commits)."""
-    sip = Sip(
-        id=sip_id,
-        agency_id=agency.id,
-        state=SipState.RECEIVED,
-        storage_profile=profile_ref,
-        record_metadata=metadata.model_dump(mode="json"),
-        manifest=[f.to_dict() for f in files],
-        file_count=len(files),
-        total_bytes=sum(f.size for f in files),
-    )
+    sip = _sip_row(agency, sip_id, intake.metadata, files, profile_ref, source, intake.report)
+    sip.idempotency_key = idempotency_key
+    sip.request_fingerprint = intake.fingerprint
     session.add(sip)
     record_event(
         session,
@@ -80,7 +58,7 @@ def register_sip(
         object_type="sip",
         object_id=sip_id,
         agency_id=agency.id,
-        detail=f"received {sip.file_count} files, {sip.total_bytes} bytes",
+        detail=f"received {sip.file_count} files, {sip.total_bytes} bytes ({source})",
         agent=f"agency:{agency.name}",
     )
     record_event(
@@ -97,59 +75,104 @@ def register_sip(
     return sip
 
 
+def reject_on_receipt(
+    session: Session,
+    agency: Agency,
+    sip_id: str,
+    report: Report,
+    files: list[StagedFile],
+    metadata: dict[str, Any],
+    profile_ref: str,
+    source: str,
+) -> Sip:
+    """A transfer refused in the request: a REJECTED SIP with its report and the rejection
+    event against the agency, so refusals are on record like acceptances (the caller commits;
+    the staging folder is the caller's to remove)."""
+    sip = _sip_row(agency, sip_id, metadata, files, profile_ref, source, report)
+    sip.state = SipState.REJECTED
+    sip.reasons = reasons(report.failures)
+    session.add(sip)
+    _record_rejection(session, sip, report, f"agency:{agency.name}")
+    return sip
+
+
+def _sip_row(
+    agency: Agency,
+    sip_id: str,
+    metadata: dict[str, Any],
+    files: list[StagedFile],
+    profile_ref: str,
+    source: str,
+    report: Report,
+) -> Sip:
+    return Sip(
+        id=sip_id,
+        agency_id=agency.id,
+        state=SipState.RECEIVED,
+        storage_profile=profile_ref,
+        record_metadata=metadata,
+        manifest=[f.to_dict() for f in files],
+        file_count=len(files),
+        total_bytes=sum(f.size for f in files),
+        source=source,
+        check_report=report.to_list(),
+        reasons=[],
+    )
+
+
+def _record_rejection(session: Session, sip: Sip, report: Report, agent: str) -> None:
+    failed = report.failures
+    record_event(
+        session,
+        EventType.REJECTION,
+        Outcome.FAILURE,
+        object_type="sip",
+        object_id=sip.id,
+        agency_id=sip.agency_id,
+        detail=f"{len(failed)} checks failed: " + "; ".join(reasons(failed))[:4000],
+        agent=agent,
+    )
+
+
 def process_sip(rt: Runtime, sip_id: str) -> None:
-    """Identify formats, build and sign the AIP bag, then queue it for storage."""
+    """Worker stage: identify formats, probe for encryption, scan for viruses; then reject, or
+    build and sign the AIP bag with its report and receipt and queue it for storage."""
     with rt.sessions.begin() as session:
         sip = session.get(Sip, sip_id)
         if sip is None or sip.state != SipState.RECEIVED:
             return
         files = [StagedFile(**f) for f in sip.manifest]
         agency_name = sip.agency.name
-        metadata = dict(sip.record_metadata)
-        received_at = sip.received_at
+        report = Report.from_list(sip.check_report or [])
+    profile = load_profile(rt.settings.profiles_dir, agency_name)
     root = bag_dir(rt.settings.staging_dir, sip_id)
-    identifications = identify_many(
-        [(root / "data" / f.path, f.path) for f in files], workers=rt.settings.identify_workers
-    )
-    aip_id = new_id()
+    items = [(root / "data" / f.path, f.path) for f in files]
+    inspections = inspect_many(items, workers=rt.settings.identify_workers)
+    identifications = [i.identification for i in inspections]
+    report.extend(format_checks(inspections, profile))
+    report.extend(virus_checks(items, profile))
     with rt.sessions.begin() as session:
         sip = session.get(Sip, sip_id)
         if sip is None or sip.state != SipState.RECEIVED:
             return
-        _record_identification(session, sip, identifications)
-        session.flush()
-        events = [event_to_dict(e) for e in events_for(session, "sip", sip_id)]
-        built = bagit.write_bag(
-            root,
-            [
-                bagit.PayloadEntry(f.path, f.size, {"sha256": f.sha256, "sha512": f.sha512})
-                for f in files
-            ],
-            _bag_info(agency_name, sip_id, aip_id, metadata, received_at),
-            {
-                "record.json": _record_document(agency_name, sip_id, aip_id, sip, metadata),
-                "formats.json": [i.to_dict() for i in identifications],
-                "events.json": events,
-            },
-            rt.signing_key,
-        )
-        aip = _create_aip(session, sip, aip_id, files, identifications, built)
-        sip.state = SipState.VALIDATED
-        sip.aip_id = aip.id
-        record_event(
-            session,
-            EventType.DIGITAL_SIGNATURE_GENERATION,
-            Outcome.SUCCESS,
-            object_type="aip",
-            object_id=aip.id,
-            agency_id=sip.agency_id,
-            detail=f"tag manifest signed with Ed25519 key {built.signature.key_id}",
-        )
-        enqueue(session, "storage.store", {"aip_id": aip.id}, dedupe_key=f"store:{aip.id}")
+        _record_checks(session, sip, report, identifications)
+        if report.failures:
+            _reject_after_receipt(rt, session, sip, report)
+            return
+        _package(rt, session, sip, files, identifications, report)
 
 
-def _record_identification(
-    session: Session, sip: Sip, identifications: list[Identification]
+def _reject_after_receipt(rt: Runtime, session: Session, sip: Sip, report: Report) -> None:
+    sip.state = SipState.REJECTED
+    sip.reasons = reasons(report.failures)
+    sip.check_report = report.to_list()
+    _record_rejection(session, sip, report, "preserve")
+    staging, sip_id = rt.settings.staging_dir, sip.id
+    after_commit(session, lambda: discard(staging, sip_id))
+
+
+def _record_checks(
+    session: Session, sip: Sip, report: Report, identifications: list[Identification]
 ) -> None:
     unidentified = [i.path for i in identifications if i.puid is None]
     registry = identifications[0].registry if identifications else ""
@@ -166,15 +189,107 @@ def _record_identification(
         detail=detail,
         agent=identifications[0].tool if identifications else "fido",
     )
+    virus = [c for c in report.checks if c.code == "4-2"]
+    if virus:
+        record_event(
+            session,
+            EventType.VIRUS_CHECK,
+            _OUTCOMES[report.outcome_of("4-2") or "pass"],
+            object_type="sip",
+            object_id=sip.id,
+            agency_id=sip.agency_id,
+            detail="; ".join(c.detail for c in virus)[:4000],
+            agent="clamd",
+        )
+    failed, warned = report.failures, report.warnings
     record_event(
         session,
         EventType.VALIDATION,
-        Outcome.SUCCESS,
+        Outcome.FAILURE if failed else Outcome.WARNING if warned else Outcome.SUCCESS,
         object_type="sip",
         object_id=sip.id,
         agency_id=sip.agency_id,
-        detail="metadata complete; paths safe; declared digests match",
+        detail=f"four-property checks: {len(report.checks)} items, {len(failed)} failed, "
+        f"{len(warned)} warnings",
     )
+
+
+_OUTCOMES = {"pass": Outcome.SUCCESS, "warn": Outcome.WARNING, "fail": Outcome.FAILURE}
+
+
+def _package(
+    rt: Runtime,
+    session: Session,
+    sip: Sip,
+    files: list[StagedFile],
+    identifications: list[Identification],
+    report: Report,
+) -> None:
+    aip_id = new_id()
+    staging = rt.settings.staging_dir
+    metadata = dict(sip.record_metadata)
+    registry = identifications[0].registry if identifications else ""
+    receipt = receipts.signed(
+        receipts.build(
+            sip_id=sip.id,
+            aip_id=aip_id,
+            agency=sip.agency.name,
+            received_at=sip.received_at,
+            accepted_at=utcnow(),
+            metadata=metadata,
+            files=sip.manifest,
+            checks=report.to_list(),
+            registry=registry,
+        ),
+        rt.signing_key,
+    )
+    session.flush()
+    events = [event_to_dict(e) for e in events_for(session, "sip", sip.id)]
+    built = bagit.write_bag(
+        bag_dir(staging, sip.id),
+        [
+            bagit.PayloadEntry(f.path, f.size, {"sha256": f.sha256, "sha512": f.sha512})
+            for f in files
+        ],
+        _bag_info(sip, aip_id, metadata),
+        {
+            "record.json": _record_document(sip, aip_id, metadata),
+            "formats.json": [i.to_dict() for i in identifications],
+            "events.json": events,
+            "checks.json": {"sip_id": sip.id, "checks": report.to_list()},
+            "receipt.json": receipt,
+            **_sender_files(sender_dir(staging, sip.id)),
+        },
+        rt.signing_key,
+        sm2_key=guomi_signer(rt, sip.storage_profile),
+    )
+    aip = _create_aip(session, sip, aip_id, files, identifications, built)
+    sip.state = SipState.VALIDATED
+    sip.aip_id = aip.id
+    sip.check_report = report.to_list()
+    sip.receipt = receipt
+    record_event(
+        session,
+        EventType.DIGITAL_SIGNATURE_GENERATION,
+        Outcome.SUCCESS,
+        object_type="aip",
+        object_id=aip.id,
+        agency_id=sip.agency_id,
+        detail=f"tag manifest and receipt signed with key {built.signature.key_id}",
+    )
+    enqueue(session, "storage.store", {"aip_id": aip.id}, dedupe_key=f"store:{aip.id}")
+
+
+def _sender_files(folder: Path) -> dict[str, bytes]:
+    """The sender's own tag files (a bag's bagit.txt, bag-info.txt, manifests) and the metadata
+    as sent, kept byte for byte under the AIP's ``metadata/sip/``."""
+    if not folder.is_dir():
+        return {}
+    return {
+        f"sip/{p.relative_to(folder).as_posix()}": p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _create_aip(
@@ -185,7 +300,7 @@ def _create_aip(
     identifications: list[Identification],
     built: bagit.BuiltBag,
 ) -> Aip:
-    by_path = {i.path: i for i in identifications}
+    """The AIP row and its file rows, the files in one bulk insert."""
     aip = Aip(
         id=aip_id,
         sip_id=sip.id,
@@ -199,47 +314,48 @@ def _create_aip(
         signing_key_id=built.signature.key_id,
         tagmanifest_sha256=built.tagmanifest_sha256,
     )
-    for f in files:
-        ident = by_path.get(f.path)
-        aip.files.append(
-            File(
-                path=f.path,
-                size=f.size,
-                sha256=f.sha256,
-                sha512=f.sha512,
-                puid=ident.puid if ident else None,
-                format_name=ident.format_name if ident else None,
-                format_method=ident.method if ident else None,
-            )
-        )
     session.add(aip)
     session.flush()
+    by_path = {i.path: i for i in identifications}
+    rows = [
+        {
+            "aip_id": aip_id,
+            "path": f.path,
+            "size": f.size,
+            "sha256": f.sha256,
+            "sha512": f.sha512,
+            "puid": by_path[f.path].puid if f.path in by_path else None,
+            "format_name": by_path[f.path].format_name if f.path in by_path else None,
+            "format_method": by_path[f.path].method if f.path in by_path else None,
+        }
+        for f in files
+    ]
+    if rows:
+        session.execute(File.__table__.insert(), rows)
+    session.expire(aip, ["files"])
     return aip
 
 
-def _bag_info(
-    agency: str, sip_id: str, aip_id: str, metadata: dict[str, Any], received_at: datetime
-) -> dict[str, str]:
+def _bag_info(sip: Sip, aip_id: str, metadata: dict[str, Any]) -> dict[str, str]:
     return {
-        "Source-Organization": agency,
+        "Source-Organization": sip.agency.name,
         "External-Identifier": metadata["archival_code"],
         "External-Description": metadata["title"],
-        "Internal-Sender-Identifier": sip_id,
+        "Internal-Sender-Identifier": sip.id,
         "Bag-Group-Identifier": aip_id,
-        "Bagging-Date": datetime.now(UTC).date().isoformat(),
-        "Received-At": received_at.isoformat(),
+        "Bagging-Date": utcnow().date().isoformat(),
+        "Received-At": sip.received_at.isoformat(),
     }
 
 
-def _record_document(
-    agency: str, sip_id: str, aip_id: str, sip: Sip, metadata: dict[str, Any]
-) -> dict[str, Any]:
+def _record_document(sip: Sip, aip_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
     return {
         "aip_id": aip_id,
-        "sip_id": sip_id,
-        "agency": agency,
+        "sip_id": sip.id,
+        "agency": sip.agency.name,
         "storage_profile": sip.storage_profile,
         "received_at": sip.received_at.isoformat(),
+        "source": sip.source,
         "metadata": metadata,
     }
 
