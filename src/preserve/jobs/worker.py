@@ -30,7 +30,7 @@ from preserve.jobs import queue
 from preserve.jobs.registry import handler_for, load_tasks
 from preserve.jobs.scheduler import Ticker
 from preserve.runtime import Runtime
-from preserve.storage.base import SourceUnavailable, StorageError
+from preserve.storage.base import ObjectCorrupt, SourceUnavailable, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ def run_one(rt: Runtime, wid: str | None = None, kinds: list[str] | None = None)
         with _heartbeat(rt, job_id, wid, lease):
             handler_for(kind)(rt, payload)
     except StorageError as exc:
+        if isinstance(exc, ObjectCorrupt):  # bad bytes are a failure, not an outage
+            return _failed(rt, job_id, wid, kind, exc)
         log.warning("job %s (%s) waits for storage: %s", job_id, kind, exc)
         with rt.sessions.begin() as session:
             queue.retry_later(
@@ -64,14 +66,18 @@ def run_one(rt: Runtime, wid: str | None = None, kinds: list[str] | None = None)
             )
         return True
     except Exception as exc:
-        message = str(exc) if isinstance(exc, PreserveError) else traceback.format_exc()
-        log.error("job %s (%s) failed: %s", job_id, kind, exc)
-        with rt.sessions.begin() as session:
-            queue.fail(session, job_id, wid, message, rt.settings.job_max_attempts)
-        return True
+        return _failed(rt, job_id, wid, kind, exc)
     with rt.sessions.begin() as session:
         if not queue.complete(session, job_id, wid):
             log.warning("job %s (%s) finished after another worker took it over", job_id, kind)
+    return True
+
+
+def _failed(rt: Runtime, job_id: int, wid: str, kind: str, exc: Exception) -> bool:
+    message = str(exc) if isinstance(exc, PreserveError) else traceback.format_exc()
+    log.error("job %s (%s) failed: %s", job_id, kind, exc)
+    with rt.sessions.begin() as session:
+        queue.fail(session, job_id, wid, message, rt.settings.job_max_attempts)
     return True
 
 

@@ -11,6 +11,7 @@ Errors (all ``preserve.errors.PreserveError``):
     ├── ObjectNotFound           no object under that key
     ├── ObjectExists             put() without overwrite on an existing key (write once)
     ├── ObjectUnavailable        the object exists but cannot be read now (cold tier)
+    ├── ObjectCorrupt            the bytes read disagree with the store's own checksum
     └── SourceUnavailable        a copy's source failed, not its destination
 """
 
@@ -47,6 +48,14 @@ class ObjectUnavailable(StorageError):
     slug = "object-unavailable"
     title = "The object cannot be read now"
     status = 503
+
+
+class ObjectCorrupt(StorageError):
+    """The store itself says the bytes it returned are not the bytes it stored."""
+
+    slug = "object-corrupt"
+    title = "The object does not match the store's own checksum"
+    status = 502
 
 
 class SourceUnavailable(StorageError):

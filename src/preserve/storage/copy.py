@@ -30,6 +30,7 @@ from preserve.digests import hash_stream
 from preserve.errors import IntegrityError
 from preserve.ingest import bag as bagit
 from preserve.storage.base import (
+    ObjectCorrupt,
     ObjectExists,
     ObjectInfo,
     ObjectNotFound,
@@ -92,6 +93,8 @@ class _Copy:
     def open_source(self, relpath: str) -> Iterator[BinaryIO]:
         try:
             stream = self.source.open(relpath)
+        except ObjectCorrupt as exc:
+            raise IntegrityError(f"the copy's source of {relpath} is corrupt: {exc}") from exc
         except (StorageError, OSError) as exc:
             raise SourceUnavailable(f"cannot read {relpath} from the copy's source: {exc}") from exc
         with stream:
@@ -192,7 +195,7 @@ def _holds(job: _Copy, key: str, relpath: str, sha256: str) -> bool:
     try:
         with job.store.open(key) as stream:
             digests, _ = hash_stream(stream, ("sha256",))
-    except ObjectNotFound:
+    except (ObjectNotFound, ObjectCorrupt):
         return False
     return digests["sha256"] == sha256
 
@@ -209,8 +212,11 @@ def _prove(store: Store, key: str, sha256: str, info: ObjectInfo) -> None:
                 "checksum for it; the copy is not proven"
             )
         return
-    with store.open(key) as stream:
-        digests, _ = hash_stream(stream, ("sha256",))
+    try:
+        with store.open(key) as stream:
+            digests, _ = hash_stream(stream, ("sha256",))
+    except ObjectCorrupt as exc:
+        raise IntegrityError(f"read-back failed: {exc}") from exc
     if digests["sha256"] != sha256:
         raise IntegrityError(
             f"{store.name}: read-back of {key} gave sha256 {digests['sha256']}, expected {sha256}"
@@ -241,6 +247,8 @@ class _SourceStream(io.RawIOBase):
                 data = self._stream.read(len(view))
                 n = len(data)
                 view[:n] = data
+        except ObjectCorrupt as exc:
+            raise IntegrityError(f"the copy's source of {self._relpath} is corrupt: {exc}") from exc
         except (StorageError, OSError) as exc:
             raise SourceUnavailable(
                 f"cannot read {self._relpath} from the copy's source: {exc}"

@@ -29,6 +29,9 @@ class Policy(_Strict):
     min_sites: int = Field(default=1, ge=1)
     min_media: int = Field(default=1, ge=1)
     audit_interval_days: int = Field(default=90, ge=1)
+    # 国密: SM3 manifests and an SM2 signature in every AIP, beside sha256/sha512 and
+    # Ed25519 (preserve.trust.guomi).
+    guomi: bool = False
 
 
 class _Target(_Strict):

@@ -39,12 +39,13 @@ import boto3
 from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 from urllib3.exceptions import HTTPError as URLLib3Error
 
 from preserve.errors import ConfigurationError, IntegrityError
 from preserve.storage.base import (
     CHUNK_SIZE,
+    ObjectCorrupt,
     ObjectExists,
     ObjectInfo,
     ObjectNotFound,
@@ -165,6 +166,7 @@ class S3Store:
                 written = self._client.head_object(
                     Bucket=self.bucket, Key=full, ChecksumMode="ENABLED"
                 )
+                self._ensure_retention(full, written)
         version = written.get("VersionId")
         confirmed = self._confirm_checksum(key, reader, written.get("ChecksumSHA256"), version)
         return ObjectInfo(
@@ -173,6 +175,22 @@ class S3Store:
             sha256=reader.sha256(),
             checksum_confirmed=confirmed,
             version_id=version,
+        )
+
+    def _ensure_retention(self, full: str, head: dict[str, Any]) -> None:
+        """Set the profile's retention on a multipart object the server left without it.
+
+        The retention goes with CreateMultipartUpload; a server may drop it there (moto
+        does), so the finished object is checked and given its retention explicitly."""
+        if self.object_lock is None or head.get("ObjectLockMode"):
+            return
+        retention = {
+            "Mode": self.object_lock.mode,
+            "RetainUntilDate": self._write_args()["ObjectLockRetainUntilDate"],
+        }
+        extra = {"VersionId": head["VersionId"]} if head.get("VersionId") else {}
+        self._client.put_object_retention(
+            Bucket=self.bucket, Key=full, Retention=retention, **extra
         )
 
     def _confirm_checksum(
@@ -365,6 +383,8 @@ class S3Store:
             raise self._error(exc, action, key) from exc
 
     def _error(self, exc: BaseException, action: str, key: str) -> StorageError:
+        if isinstance(exc, FlexibleChecksumError):
+            return ObjectCorrupt(f"{self.name}: {key} does not match the server's own checksum")
         code = _code(exc)
         if code in _NOT_FOUND:
             return ObjectNotFound(f"{self.name}: no object {key}")
