@@ -23,6 +23,7 @@ from preserve.ingest import bag as bagit
 from preserve.ingest.paths import safe_relative_path
 from preserve.storage.base import Store, read_bytes
 from preserve.storage.layout import aip_key
+from preserve.trust.guomi import check_restored, read_sm3_manifest
 from preserve.trust.signing import Signature, verify
 
 
@@ -108,6 +109,7 @@ def restore_aip(
     destination = destination.absolute()
     _check_destination(destination)
     manifest = read_verified_manifest(store, aip_id, trusted, tagmanifest_sha256)
+    sm3 = read_sm3_manifest(store, aip_id, trusted)  # 国密 bags only
     if catalogue is not None and catalogue != manifest.payload:
         raise IntegrityError("the bag's manifest and the catalogue disagree on the payload")
     chosen = {
@@ -121,6 +123,8 @@ def restore_aip(
     try:
         for path, digest in sorted(chosen.items()):
             total += _restore_file(store, aip_id, path, digest, partial, progress)
+        if sm3 is not None:
+            check_restored(partial, chosen, sm3)
         if destination.exists():
             destination.rmdir()
         os.rename(partial, destination)

@@ -25,6 +25,7 @@ from preserve.errors import IntegrityError
 from preserve.ingest import bag as bagit
 from preserve.storage.base import ObjectNotFound, StorageError, Store, read_bytes
 from preserve.storage.layout import aip_key
+from preserve.trust.guomi import guomi_problems
 from preserve.trust.signing import Signature, verify
 
 READ_SIZE = 1024 * 1024
@@ -107,6 +108,10 @@ def audit_replica(
             result.problems.append(
                 FileProblem(f.path, AuditOutcome.MISMATCH, "bag manifest disagrees with catalogue")
             )
+    result.problems.extend(  # 国密 bags: the SM2 signature and every file again by SM3
+        FileProblem(p.path, AuditOutcome(p.outcome), p.detail)
+        for p in guomi_problems(store, aip.id, trusted)
+    )
     return result
 
 
