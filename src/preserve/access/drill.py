@@ -95,6 +95,9 @@ def run_drill(
     profile_ref = profile_ref or rt.settings.storage_profile
     profile = rt.profile(profile_ref)
     names = targets or offsite_targets(profile)
+    unknown = sorted(set(names) - {t.name for t in profile.targets})
+    if unknown:
+        raise InvalidInput(f"profile {profile.name} has no target {', '.join(unknown)}")
     if not names:
         raise InvalidInput(
             f"profile {profile.name} has no target off the first target's site; name targets"
