@@ -74,7 +74,7 @@ def reconcile(
     refs = _profiles_with(rt, target, profile_ref)
     store = rt.store(refs[0], target)
     report = ReconcileReport(target, refs, utcnow().isoformat(), dry_run)
-    listed = _listing(store.list(f"{AIP_ROOT}/"), report)
+    listed = _listing(store.list(), report)
     with rt.sessions.begin() as session:
         expected = _expected(session, refs)
         report.aips_expected = len(expected)

@@ -112,12 +112,11 @@ def _count_jobs(session: Session, targets: dict[str, TargetStatus]) -> None:
             Job.state,
             func.count(),
             func.min(Job.created_at),
-            func.count(Job.id).filter(Job.waits > 0),
         )
         .where(Job.kind == REPLICATE, Job.resource.is_not(None))
         .group_by(Job.resource, Job.state)
     )
-    for resource, state, count, oldest, waited in rows:
+    for resource, state, count, oldest in rows:
         t = targets.setdefault(_target_of(resource), TargetStatus(_target_of(resource)))
         if state == JobState.DEAD:
             t.dead += count
@@ -126,7 +125,6 @@ def _count_jobs(session: Session, targets: dict[str, TargetStatus]) -> None:
             continue
         t.backlog += count
         t.running += count if state == JobState.RUNNING else 0
-        t.waiting_on_outage += waited if state == JobState.QUEUED else 0
         if oldest is not None:
             t.oldest_pending = min(filter(None, (t.oldest_pending, oldest.isoformat())))
 
@@ -141,6 +139,7 @@ def _add_outages(session: Session, targets: dict[str, TargetStatus]) -> None:
         t.next_probe = outage.retry_after.isoformat()
         t.outage_failures = outage.failures
         t.last_error = outage.last_error
+        t.waiting_on_outage = t.backlog - t.running
 
 
 def _failures(session: Session) -> list[Failure]:
