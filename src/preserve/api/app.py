@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from preserve import __version__
 from preserve.api import problems
 from preserve.api.routers import aips, metrics, reports, sips, system
+from preserve.api.routers import premis as premis_router
 from preserve.api.schemas import Problem
 from preserve.runtime import Runtime
 from preserve.settings import Settings
@@ -23,6 +24,7 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
     problems.install(app)
     for module in (system, sips, aips, reports, metrics):
         app.include_router(module.router)
+    app.include_router(premis_router.router)
     _add_problem_schema(app)
     return app
 
