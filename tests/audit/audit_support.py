@@ -3,6 +3,7 @@ and a real webhook receiver on loopback."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -21,12 +22,14 @@ from preserve.storage.layout import aip_prefix
 from support.records import MINIMAL_PDF, form, metadata
 
 GOOD, BAD = "site-a-disk", "site-b-nas"
+_codes = itertools.count(1)
 FILES = {"docs/notice.pdf": MINIMAL_PDF, "附件/说明.txt": "说明文字\n".encode() * 50}
 
 
 def ingest(rt, client, make_token, files: dict[str, bytes] = FILES, **meta) -> str:
     """Push a SIP over HTTP, run every job, return the AIP id."""
     headers = {"Authorization": f"Bearer {make_token()}"}
+    meta.setdefault("archival_code", f"A001-WS-2024-Y-{next(_codes):04d}")  # codes are unique
     response = client.post("/v1/sips", **form(files, metadata(**meta), headers=headers))
     assert response.status_code == 202, response.text
     drain(rt)
