@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from preserve import __version__
 from preserve.api import problems
-from preserve.api.routers import aips, metrics, reports, sips, system
+from preserve.api.routers import aips, bagit_profile, metrics, reports, sips, system, uploads
 from preserve.api.routers import premis as premis_router
 from preserve.api.schemas import Problem
 from preserve.runtime import Runtime
@@ -22,7 +22,7 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = rt
     problems.install(app)
-    for module in (system, sips, aips, reports, metrics):
+    for module in (system, sips, uploads, bagit_profile, aips, reports, metrics):
         app.include_router(module.router)
     app.include_router(premis_router.router)
     _add_problem_schema(app)

@@ -109,7 +109,8 @@ def _unpack(
     sipbag.check_tag_manifests(result.tag_files, facts, report)
     sipbag.check_fetch(result.tag_files, facts, received, report)
     result.info = _bag_info(result.tag_files, facts, report)
-    sipbag.check_oxum(result.info, received, report)
+    system = sipbag.absent_system_files(manifests, received)
+    sipbag.check_oxum(result.info, received, report, system)
 
 
 def _read_tags(

@@ -16,7 +16,6 @@ from preserve.catalog.models import Agency, Aip, File, Sip, SipState, new_id
 from preserve.catalog.repository import events_for
 from preserve.catalog.types import utcnow
 from preserve.ingest import bag as bagit
-from preserve.trust.guomi import guomi_signer
 from preserve.ingest import receipt as receipts
 from preserve.ingest.checks import Report, reasons
 from preserve.ingest.formats import Identification
@@ -27,6 +26,7 @@ from preserve.ingest.staging import StagedFile, bag_dir, discard, sender_dir
 from preserve.ingest.worker_checks import format_checks, virus_checks
 from preserve.jobs.queue import enqueue
 from preserve.runtime import Runtime
+from preserve.trust.guomi import guomi_signer
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,117 @@
+"""``/v1/uploads``: resumable uploads after tus 1.0.0 core (+ creation, termination, expiration).
+
+See :mod:`preserve.ingest.uploads` for the protocol; a finished upload joins a SIP through the
+``uploads`` field of ``POST /v1/sips``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Header, Request, Response, status
+
+from preserve.api.deps import Principal, require, runtime
+from preserve.api.problems import PROBLEM_RESPONSES
+from preserve.catalog.db import session_scope
+from preserve.catalog.models import Agency, Role, Upload
+from preserve.ingest import uploads
+from preserve.ingest.profile import load_profile
+from preserve.ingest.receive import UnsupportedMediaType
+from preserve.runtime import Runtime
+
+router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
+TUS = {"Tus-Resumable": uploads.TUS_VERSION}
+_RESPONSES = {**PROBLEM_RESPONSES, 409: PROBLEM_RESPONSES[422], 413: PROBLEM_RESPONSES[422]}
+
+
+def _headers(upload: Upload) -> dict[str, str]:
+    return {
+        **TUS,
+        "Upload-Offset": str(upload.offset),
+        "Upload-Length": str(upload.length),
+        "Upload-Expires": upload.expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        "Cache-Control": "no-store",
+    }
+
+
+@router.options("", status_code=status.HTTP_204_NO_CONTENT)
+def capabilities(rt: Runtime = Depends(runtime)) -> Response:
+    return Response(
+        status_code=204,
+        headers={
+            **TUS,
+            "Tus-Version": uploads.TUS_VERSION,
+            "Tus-Extension": uploads.TUS_EXTENSIONS,
+            "Tus-Max-Size": str(rt.settings.max_file_bytes),
+        },
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=_RESPONSES)
+def create_upload(
+    upload_length: int = Header(ge=0),
+    upload_metadata: str | None = Header(default=None),
+    who: Principal = Depends(require(Role.SUBMITTER)),
+    rt: Runtime = Depends(runtime),
+) -> Response:
+    """Create an upload of ``Upload-Length`` bytes; ``Location`` names it."""
+    with session_scope(rt.sessions) as session:
+        agency = session.get(Agency, who.agency_id)
+        profile = load_profile(rt.settings.profiles_dir, agency.name)
+        upload = uploads.create(
+            session,
+            rt.settings.staging_dir,
+            who.agency_id,
+            upload_length,
+            uploads.parse_metadata_header(upload_metadata),
+            rt.settings.max_file_bytes,
+            profile.upload_expire_hours,
+        )
+        session.flush()
+        headers = {**_headers(upload), "Location": f"/v1/uploads/{upload.id}"}
+    return Response(status_code=201, headers=headers)
+
+
+@router.head("/{upload_id}", responses=_RESPONSES)
+def upload_offset(
+    upload_id: str,
+    who: Principal = Depends(require(Role.SUBMITTER)),
+    rt: Runtime = Depends(runtime),
+) -> Response:
+    with session_scope(rt.sessions) as session:
+        upload = uploads.get(session, upload_id, who.agency_id)
+        return Response(status_code=200, headers=_headers(upload))
+
+
+@router.patch("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_RESPONSES)
+async def append(
+    upload_id: str,
+    request: Request,
+    upload_offset: int = Header(ge=0),
+    content_type: str = Header(default=""),
+    who: Principal = Depends(require(Role.SUBMITTER)),
+    rt: Runtime = Depends(runtime),
+) -> Response:
+    """Append the body at ``Upload-Offset`` (must be the server's offset, else 409)."""
+    if content_type.split(";")[0].strip() != "application/offset+octet-stream":
+        raise UnsupportedMediaType("PATCH bodies must be application/offset+octet-stream")
+    upload = await uploads.append(
+        rt.sessions,
+        rt.settings.staging_dir,
+        upload_id,
+        who.agency_id,
+        upload_offset,
+        request.stream(),
+    )
+    return Response(status_code=204, headers=_headers(upload))
+
+
+@router.delete("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_RESPONSES)
+def terminate(
+    upload_id: str,
+    who: Principal = Depends(require(Role.SUBMITTER)),
+    rt: Runtime = Depends(runtime),
+) -> Response:
+    with session_scope(rt.sessions) as session:
+        uploads.terminate(
+            session, rt.settings.staging_dir, uploads.get(session, upload_id, who.agency_id)
+        )
+    return Response(status_code=204, headers=TUS)
