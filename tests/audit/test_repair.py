@@ -179,3 +179,69 @@ def test_manual_run_without_repair_leaves_the_damage_for_review(rt, client, make
     repaired = {r.target: r for r in audit_all(rt, target=BAD, repair=True)}
     assert repaired[BAD].repair.repaired
     assert (replica_dir(rt, aip_id, BAD) / "data" / "附件" / "说明.txt").exists()
+
+
+@pytest.fixture(scope="module")
+def moto():
+    from support.moto_server import MotoServer
+
+    with MotoServer() as server:
+        yield server
+
+
+def test_repair_on_a_worm_bucket_writes_a_new_version(
+    rt, settings, client, make_token, moto, monkeypatch
+):
+    """Object Lock keeps the damaged version; the repair is the newest version on top of it."""
+    import uuid
+
+    from preserve.storage.layout import aip_key
+
+    monkeypatch.setenv("WORM_KEY", "testing")
+    monkeypatch.setenv("WORM_SECRET", "testing")
+    bucket = f"worm-{uuid.uuid4().hex[:8]}"
+    s3 = moto.make_bucket(bucket, object_lock=True)
+    stores = settings.resolved_data_dir.parent / "stores"
+    (settings.profiles_dir / "local.toml").write_text(
+        f"""
+name = "local"
+[policy]
+min_copies = 2
+min_sites = 2
+min_media = 2
+audit_interval_days = 30
+
+[[targets]]
+name = "{GOOD}"
+kind = "filesystem"
+site = "site-a"
+media = "disk"
+root = "{stores / GOOD}"
+
+[[targets]]
+name = "worm"
+kind = "s3"
+site = "site-w"
+media = "object-storage"
+endpoint = "{moto.endpoint}"
+bucket = "{bucket}"
+region = "us-east-1"
+access_key_env = "WORM_KEY"
+secret_key_env = "WORM_SECRET"
+object_lock = {{ mode = "COMPLIANCE", days = 1 }}
+""",
+        encoding="utf-8",
+    )
+    aip_id = ingest(rt, client, make_token)
+    key = aip_key(aip_id, "data/docs/notice.pdf")
+    original = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=key, Body=b"tampered")
+    make_due(rt, aip_id)
+
+    scheduled_round(rt)
+
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == original
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
+    assert len(versions) == 3, "original, damaged and repaired versions are all kept"
+    [failed] = [c for c in checks(rt, aip_id) if c.outcome != "ok"]
+    assert (failed.target, failed.outcome, failed.resolution) == ("worm", "mismatch", "repaired")
