@@ -134,39 +134,36 @@ async def append(
             raise Conflict(f"Upload-Offset {offset} does not match the upload's {upload.offset}")
         path = upload_file(staging_root, upload_id)
         hasher = await anyio.to_thread.run_sync(_hasher_at, upload_id, path, offset)
-        written = offset
+        written = [offset]  # bytes on disk so far, kept up to date by _copy
         out = await anyio.to_thread.run_sync(_open_at, path, offset)
         try:
-            written = await _copy(chunks, out, hasher, offset, upload.length)
+            await _copy(chunks, out, hasher, written, upload.length)
         finally:
             await anyio.to_thread.run_sync(_close, out)
-            _hashers[upload_id] = (written, hasher)
-            await anyio.to_thread.run_sync(_save_offset, sessions, upload_id, offset, written)
+            _hashers[upload_id] = (written[0], hasher)
+            await anyio.to_thread.run_sync(_save_offset, sessions, upload_id, offset, written[0])
         return await anyio.to_thread.run_sync(_load, sessions, upload_id, agency_id)
 
 
-async def _copy(chunks, out, hasher: MultiHasher, offset: int, length: int) -> int:
-    written = offset
+async def _copy(chunks, out, hasher: MultiHasher, written: list[int], length: int) -> None:
     batch = bytearray()
 
     def flush(data: bytes) -> None:
         out.write(data)
         hasher.update(data)
+        written[0] += len(data)
 
     try:
         async for chunk in chunks:
-            if written + len(batch) + len(chunk) > length:
+            if written[0] + len(batch) + len(chunk) > length:
                 raise InvalidInput(f"the body goes past Upload-Length {length}")
             batch += chunk
             if len(batch) >= BATCH:
                 await anyio.to_thread.run_sync(flush, bytes(batch))
-                written += len(batch)
                 batch.clear()
     finally:  # on a dropped connection too: keep every byte that arrived
         if batch:
             await anyio.to_thread.run_sync(flush, bytes(batch))
-            written += len(batch)
-    return written
 
 
 def _load(sessions, upload_id: str, agency_id: int) -> Upload:
