@@ -57,6 +57,7 @@ def test_issuing_a_token_on_the_command_line_is_a_chained_event(tmp_path, databa
 
     write_profile(tmp_path / "profiles", tmp_path / "stores")
     env = cli_env(tmp_path / "var", database_url, tmp_path / "profiles")
+    assert run_cli(env, "db", "upgrade").returncode == 0
     issued = run_cli(env, "tokens", "create", "--agency", "audit-office", "--role", "auditor")
     assert issued.returncode == 0, issued.stderr
     plaintext = issued.stdout.strip().splitlines()[-1]
