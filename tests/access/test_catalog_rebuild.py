@@ -175,7 +175,8 @@ def test_a_missing_copy_elsewhere_is_queued_for_replication(rt, client, make_tok
     }
     assert client.get(f"/v1/sips/{aip['sip_id']}", headers=officer).json()["state"] == "STORED"
     with rt.sessions() as session:
-        assert [j.kind for j in session.scalars(select(Job))] == ["storage.replicate"]
+        jobs = session.scalars(select(Job).where(Job.kind == "storage.replicate")).all()
+        assert [j.payload for j in jobs] == [{"aip_id": holdings[0], "target": "site-a-disk"}]
     drain(rt)
     aip = client.get(f"/v1/aips/{holdings[0]}", headers=officer).json()
     assert {r["state"] for r in aip["replicas"]} == {"verified"}

@@ -29,10 +29,10 @@ from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Aip, File, Replica, ReplicaState, Sip, SipState
 from preserve.catalog.types import utcnow
 from preserve.errors import Conflict, PreserveError
-from preserve.jobs.queue import enqueue
 from preserve.runtime import Runtime
 from preserve.storage.base import Store
 from preserve.storage.layout import AIP_ROOT, parse_aip_key
+from preserve.storage.service import queue_copy
 from preserve.trust.tokens import get_or_create_agency
 
 LOST = {
@@ -209,19 +209,17 @@ def catalogue_bag(
     session.flush()
     _restore_events(session, facts, agency.id)
     for target, whole in sorted(copies.items()):
-        state = ReplicaState.VERIFIED if whole else ReplicaState.PENDING
-        session.add(
-            Replica(
-                aip_id=facts.aip_id, target=target, state=state, verified_at=now if whole else None
+        if whole:
+            session.add(
+                Replica(
+                    aip_id=facts.aip_id,
+                    target=target,
+                    state=ReplicaState.VERIFIED,
+                    verified_at=now,
+                )
             )
-        )
-        if not whole:
-            enqueue(
-                session,
-                "storage.replicate",
-                {"aip_id": facts.aip_id, "target": target},
-                dedupe_key=f"replicate:{facts.aip_id}:{target}",
-            )
+        else:
+            queue_copy(session, facts.aip_id, target)  # a pending replica and its job
     how = "every payload byte re-hashed" if options.deep else "payload sizes checked"
     record_event(
         session,

@@ -36,6 +36,7 @@ from preserve.ingest import bag as bagit
 from preserve.runtime import Runtime
 from preserve.storage.copy import StoreSource, copy_bag, expected_digests
 from preserve.storage.service import load_plan, mark_verified, update_preservation_state
+from preserve.storage.throttle import pacer_for
 
 MAX_CONSECUTIVE_FAILURES = 10
 
@@ -187,6 +188,7 @@ def copy_one(
         if replica is not None and item.need in (Need.MISSING, Need.INCOMPLETE):
             replica.state = ReplicaState.PENDING  # no longer a copy anyone may read from
     store = rt.store(record.profile, target)
+    config = rt.profile(record.profile).target(target)
     attempts = Attempts()
     for name in _sources(rt, record, target, requested, attempts):
         try:
@@ -203,6 +205,8 @@ def copy_one(
                 expected,
                 list(bagit.UNRECORDED),
                 progress,
+                sizes={f"data/{p}": f.size for p, f in record.files.items()},
+                pacer=pacer_for(target, config.max_write_mbps),
             )
         except PreserveError as exc:
             attempts.add(name, exc)
