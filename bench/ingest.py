@@ -7,7 +7,15 @@ process, SQLite, two filesystem targets) receiving the file as multipart, hashin
 sha512 while writing to staging, identifying, bagging, signing, writing two copies and
 verifying each by reading it back.
 
-    python bench/ingest.py [--size-mib 1024] [--dir /tmp]
+Also, in the same run:
+
+- many small files: one SIP of ``--files`` x ``--file-kib`` (10,000 x 10 KiB) pushed as one
+  multipart request, timed to PRESERVED: files per second end to end (goal: 300/s on 2 cores);
+- peak RSS of the server process (``VmHWM``) while it receives one ``--rss-gib`` (5 GiB)
+  file, up to the 202 (goal: under 250 MB).
+
+    python bench/ingest.py [--size-mib 1024] [--files 10000] [--file-kib 10] [--rss-gib 5]
+                           [--only large,many,rss] [--dir /tmp]
 """
 
 from __future__ import annotations
@@ -67,22 +75,26 @@ def body(src: Path):
     yield f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
-def ours(src: Path, work: Path) -> tuple[float, float]:
+def start_server(work: Path, workers: int = 1) -> tuple[Server, dict[str, str]]:
     profiles = work / "profiles"
     profiles.mkdir()
     (profiles / "local.toml").write_text(
         Path(__file__).resolve().parents[1].joinpath("storage_profiles/local.toml").read_text()
     )
     env = cli_env(work / "var", f"sqlite:///{work / 'var' / 'preserve.db'}", profiles)
+    env["PRESERVE_IDENTIFY_WORKERS"] = str(workers)
     server = Server(env, work)
+    token = run_cli(env, "tokens", "create", "--agency", "bench", "--role", "submitter", cwd=work)
+    headers = {
+        "Authorization": f"Bearer {token.stdout.strip().splitlines()[-1]}",
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+    }
+    return server, headers
+
+
+def ours(src: Path, work: Path) -> tuple[float, float]:
+    server, headers = start_server(work)
     try:
-        token = run_cli(
-            env, "tokens", "create", "--agency", "bench", "--role", "submitter", cwd=work
-        )
-        headers = {
-            "Authorization": f"Bearer {token.stdout.strip().splitlines()[-1]}",
-            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-        }
         with httpx.Client(base_url=server.url, timeout=600) as client:
             start = time.perf_counter()
             response = client.post("/v1/sips", content=body(src), headers=headers)
@@ -96,11 +108,111 @@ def ours(src: Path, work: Path) -> tuple[float, float]:
         server.stop()
 
 
+def many_body(files: list[Path]):
+    meta = {**META, "archival_code": "BENCH-MANY-0001"}
+    yield (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n'
+        f"{json.dumps(meta)}\r\n"
+    ).encode()
+    for path in files:
+        yield (
+            (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; '
+                f'filename="d{path.parent.name}/{path.name}"\r\n\r\n'
+            ).encode()
+            + path.read_bytes()
+            + b"\r\n"
+        )
+    yield f"--{BOUNDARY}--\r\n".encode()
+
+
+def many(root: Path, count: int, kib: int) -> tuple[float, float, dict[str, float]]:
+    """One SIP of ``count`` files of ``kib`` KiB each (in folders of 500) to PRESERVED."""
+    src = root / "many"
+    files = []
+    for i in range(count):
+        folder = src / f"{i // 500:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"f{i:05d}.txt"
+        path.write_bytes(
+            (f"record {i} ".encode() + os.urandom(kib * 512).hex().encode())[: kib * 1024]
+        )
+        files.append(path)
+    work = root / "many-server"
+    work.mkdir()
+    server, headers = start_server(work, workers=2)
+    marks: dict[str, float] = {}
+    try:
+        with httpx.Client(base_url=server.url, timeout=3600) as client:
+            start = time.perf_counter()
+            response = client.post("/v1/sips", content=many_body(files), headers=headers)
+            response.raise_for_status()
+            accepted = time.perf_counter() - start
+            sip_id = response.json()["id"]
+            while True:
+                state = client.get(f"/v1/sips/{sip_id}", headers=headers).json()["state"]
+                marks.setdefault(state, time.perf_counter() - start)
+                if state in ("PRESERVED", "REJECTED"):
+                    break
+                time.sleep(0.2)
+            if state != "PRESERVED":
+                raise SystemExit(f"the SIP of many files ended {state}")
+            return accepted, time.perf_counter() - start, marks
+    finally:
+        server.stop()
+
+
+def peak_rss(root: Path, gib: int) -> tuple[float, int]:
+    """Seconds to 202 and the serving process's peak RSS (bytes) for one ``gib`` GiB file."""
+    src = root / "huge.bin"
+    make_file(src, gib * 1024**3)
+    work = root / "rss-server"
+    work.mkdir()
+    server, headers = start_server(work)
+    try:
+        with httpx.Client(base_url=server.url, timeout=3600) as client:
+            start = time.perf_counter()
+            response = client.post("/v1/sips", content=body(src), headers=headers)
+            response.raise_for_status()
+            seconds = time.perf_counter() - start
+        status = Path(f"/proc/{server.proc.pid}/status").read_text()
+        hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+        return seconds, hwm * 1024
+    finally:
+        server.stop()
+        src.unlink(missing_ok=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument("--file-kib", type=int, default=10)
+    parser.add_argument("--rss-gib", type=int, default=5)
+    parser.add_argument("--only", default="large,many,rss")
     parser.add_argument("--dir", default=None, help="where to put the test file (default: tmp)")
     args = parser.parse_args()
+    parts = set(args.only.split(","))
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        if "many" in parts:
+            accepted, preserved, marks = many(Path(tmp), args.files, args.file_kib)
+            print(f"many files: {args.files} x {args.file_kib} KiB in one SIP")
+            print(f"{'preserve  upload to 202 Accepted':<44} {accepted:7.2f} s")
+            for state, at in marks.items():
+                print(f"{'preserve  first seen ' + state:<44} {at:7.2f} s")
+            print(
+                f"{'preserve  upload to PRESERVED':<44} {preserved:7.2f} s  "
+                f"({args.files / preserved:7.1f} files/s; goal >= 300)"
+            )
+        if "rss" in parts:
+            seconds, rss = peak_rss(Path(tmp), args.rss_gib)
+            print(
+                f"peak RSS: one {args.rss_gib} GiB file received in {seconds:.1f} s "
+                f"({args.rss_gib * 1024 / seconds:.0f} MiB/s); server VmHWM "
+                f"{rss / 1e6:.0f} MB (goal < 250 MB)"
+            )
+    if "large" not in parts:
+        return
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         root = Path(tmp)
         src = root / "record.bin"
