@@ -80,6 +80,7 @@ def store_aip(rt: Runtime, aip_id: str) -> None:
     profile = rt.profile(plan.profile_ref)
     stored_on = next(iter(sorted(done)), None) or _first_copy(rt, plan, profile, down)
     with rt.sessions.begin() as session:
+        _lock_sip(session, plan)
         mark_verified(rt, session, plan, stored_on)
         sip = session.get(Sip, plan.sip_id)
         if sip is not None and sip.state == SipState.VALIDATED:
@@ -140,8 +141,18 @@ def replicate_aip(rt: Runtime, aip_id: str, target: str) -> None:
             _record_failed_copy(session, plan, target, str(exc))
         raise
     with rt.sessions.begin() as session:
+        _lock_sip(session, plan)
         mark_verified(rt, session, plan, target)
         update_preservation_state(rt, session, plan)
+
+
+def _lock_sip(session: Session, plan: AipPlan) -> None:
+    """Serialize the last steps of an AIP's copies on its SIP row.
+
+    Two workers finishing the last two copies at once would each see only its own new
+    replica among the committed ones, and neither would find the policy met: the SIP would
+    stay STORED for good. Whoever locks second reads the first's replica once it commits."""
+    session.execute(select(Sip.id).where(Sip.id == plan.sip_id).with_for_update())
 
 
 def copy_to_target(rt: Runtime, plan: AipPlan, target: str) -> None:
