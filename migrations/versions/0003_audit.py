@@ -45,7 +45,7 @@ def upgrade() -> None:
     with op.batch_alter_table("fixity_checks", schema=None) as batch_op:
         batch_op.create_index("ix_fixity_checks_time", ["checked_at"], unique=False)
         batch_op.create_index(
-            "ix_fixity_checks_target_time", ["target", "checked_at"], unique=False
+            "ix_fixity_checks_target_time", ["target", "checked_at", "aip_id"], unique=False
         )
         batch_op.create_index("ix_fixity_checks_replica", ["aip_id", "target"], unique=False)
         batch_op.create_index("ix_fixity_checks_resolution", ["resolution"], unique=False)

@@ -10,11 +10,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, case, distinct, func, select
+from sqlalchemy import Select, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from preserve.audit.record import OPEN
 from preserve.catalog.models import Aip, FixityCheck, FixityDaily, Replica, ReplicaState
+from preserve.catalog.types import UTCDateTime
 
 
 @dataclass
@@ -25,9 +26,29 @@ class Holdings:
     verified: int = 0
     failed: int = 0
     never_audited: int = 0
+    covered: int = 0
 
 
-def holdings(session: Session, target: str | None = None) -> dict[str, Holdings]:
+def holdings(
+    session: Session,
+    target: str | None = None,
+    covered_since: dict[str, datetime] | None = None,
+    default_since: datetime | None = None,
+) -> dict[str, Holdings]:
+    """Per target: replicas, files, bytes, states; with ``default_since`` (and per-target
+    ``covered_since``), also the replicas whose last check is later (coverage as of now)."""
+    since = None
+    if default_since is not None:
+        since = (
+            case(covered_since, value=Replica.target, else_=default_since)
+            if covered_since
+            else literal(default_since, UTCDateTime())
+        )
+    covered = (
+        func.sum(case((Replica.last_audit_at > since, 1), else_=0))
+        if since is not None
+        else func.sum(0)
+    )
     stmt = (
         select(
             Replica.target,
@@ -37,6 +58,7 @@ def holdings(session: Session, target: str | None = None) -> dict[str, Holdings]
             func.sum(case((Replica.state == ReplicaState.VERIFIED, 1), else_=0)),
             func.sum(case((Replica.state == ReplicaState.FAILED, 1), else_=0)),
             func.sum(case((Replica.last_audit_at.is_(None), 1), else_=0)),
+            covered,
         )
         .join(Aip, Aip.id == Replica.aip_id)
         .group_by(Replica.target)
@@ -44,8 +66,8 @@ def holdings(session: Session, target: str | None = None) -> dict[str, Holdings]
     if target:
         stmt = stmt.where(Replica.target == target)
     return {
-        t: Holdings(int(n), int(f), int(b), int(v or 0), int(x or 0), int(u or 0))
-        for t, n, f, b, v, x, u in session.execute(stmt)
+        t: Holdings(int(n), int(f), int(b), int(v or 0), int(x or 0), int(u or 0), int(c or 0))
+        for t, n, f, b, v, x, u, c in session.execute(stmt)
     }
 
 

@@ -22,6 +22,7 @@ from preserve.audit.targets import TargetPolicy
 from preserve.catalog.models import Aip, FixityCheck
 
 DEFAULT_GRACE = timedelta(hours=24)
+CURRENT = timedelta(minutes=5)  # a period ending this close to now is reported as of now
 
 
 @dataclass
@@ -108,7 +109,6 @@ def fixity_report(
     grace: timedelta = DEFAULT_GRACE,
 ) -> FixityReport:
     until = until or now
-    as_of = min(until, now)
     report = FixityReport(
         generated_at=now.isoformat(),
         period_from=since.isoformat() if since else None,
@@ -116,14 +116,15 @@ def fixity_report(
         aips=session.scalar(select(func.count()).select_from(Aip)) or 0,
         target_filter=target,
     )
-    summaries = _summaries(session, since, until, as_of, target, policies or {}, grace)
+    summaries = _summaries(session, since, until, now, target, policies or {}, grace)
     report.targets = sorted(summaries.values(), key=lambda t: t.target)
     report.failures = [FailureEntry.of(c) for c in queries.failures(session, since, until, target)]
     report.daily = _daily(session, since, until, target)
     return report
 
 
-def _summaries(session, since, until, as_of, target, policies, grace) -> dict[str, TargetSummary]:
+def _summaries(session, since, until, now, target, policies, grace) -> dict[str, TargetSummary]:
+    as_of = min(until, now)
     found: dict[str, TargetSummary] = {}
 
     def summary(name: str) -> TargetSummary:
@@ -134,10 +135,15 @@ def _summaries(session, since, until, as_of, target, policies, grace) -> dict[st
             )
         return found[name]
 
-    for name, h in queries.holdings(session, target).items():
+    current = as_of >= now - CURRENT
+    covered_since = {name: as_of - policy.interval for name, policy in policies.items()}
+    default = as_of - TargetPolicy("?").interval if current else None
+    held = queries.holdings(session, target, covered_since, default)
+    for name, h in held.items():
         s = summary(name)
         s.objects, s.files, s.bytes, s.verified = h.objects, h.files, h.bytes, h.verified
         s.never_audited = h.never_audited
+        s.coverage = round(h.covered / h.objects, 4) if current and h.objects else 0.0
     for name, by_outcome in queries.outcomes(session, since, until, target).items():
         s = summary(name)
         for outcome, (n, b) in by_outcome.items():
@@ -152,15 +158,19 @@ def _summaries(session, since, until, as_of, target, policies, grace) -> dict[st
     for name, n in queries.overdue(session, as_of - grace, target).items():
         summary(name).overdue = n
     for s in found.values():
-        _coverage(session, s, as_of)
+        _coverage(session, s, as_of, current)
     return found
 
 
-def _coverage(session: Session, s: TargetSummary, as_of: datetime) -> None:
+def _coverage(session: Session, s: TargetSummary, as_of: datetime, current: bool) -> None:
+    """Replicas checked within one interval before ``as_of``: from each replica's last check
+    when the period ends now (one pass over the replicas), from the check history otherwise."""
     if not s.objects:
         return
-    checked = queries.covered(session, s.target, timedelta(days=s.interval_days), as_of)
-    s.coverage = round(checked / s.objects, 4)
+    if not current:
+        checked = queries.covered(session, s.target, timedelta(days=s.interval_days), as_of)
+        s.coverage = round(checked / s.objects, 4)
+    checked = round(s.coverage * s.objects)
     if s.mode == "sample":
         s.sample_coverage = round(min(1.0, checked / (s.objects * s.sample_share)), 4)
 

@@ -130,6 +130,13 @@ def plan_target(session: Session, policy: TargetPolicy, now: datetime, horizon: 
         session.add(pacing)
     cursor = max(pacing.paced_until, now)
     rate = policy.bandwidth_mb_s * 1_000_000
+    with session.no_autoflush:
+        cursor = _plan_batch(session, policy, now, horizon, cursor, rate, plan)
+    pacing.paced_until = cursor
+    return plan
+
+
+def _plan_batch(session, policy, now, horizon, cursor, rate, plan: Plan) -> datetime:
     for replica, size in due_batch(session, policy.name, now):
         if policy.cold and replica.restore_requested_at is None:
             _sample(session, replica, policy, now, plan)
@@ -147,8 +154,7 @@ def plan_target(session: Session, policy: TargetPolicy, now: datetime, horizon: 
         replica.next_audit_at = now + REQUEUE_AFTER
         plan.audits += 1
         plan.bytes += size
-    pacing.paced_until = cursor
-    return plan
+    return cursor
 
 
 def _sample(

@@ -42,7 +42,8 @@ def audit_status(
     grace: timedelta,
     target: str | None = None,
 ) -> AuditStatus:
-    held = queries.holdings(session, target)
+    since = {name: now - policy.interval for name, policy in policies.items()}
+    held = queries.holdings(session, target, since, now - TargetPolicy("?").interval)
     due = queries.due_now(session, now)
     late = queries.overdue(session, now - grace, target)
     failing = queries.open_failures(session, target)
@@ -50,7 +51,7 @@ def audit_status(
     for name in sorted(held):
         h = held[name]
         policy = policies.get(name) or TargetPolicy(name)
-        covered = queries.covered(session, name, policy.interval, now)
+        covered = h.covered
         status.targets.append(
             TargetStatus(
                 target=name,

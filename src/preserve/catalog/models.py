@@ -301,7 +301,7 @@ class FixityCheck(Base):
     __tablename__ = "fixity_checks"
     __table_args__ = (
         Index("ix_fixity_checks_time", "checked_at"),
-        Index("ix_fixity_checks_target_time", "target", "checked_at"),
+        Index("ix_fixity_checks_target_time", "target", "checked_at", "aip_id"),
         Index("ix_fixity_checks_replica", "aip_id", "target"),
         Index("ix_fixity_checks_resolution", "resolution"),
     )
