@@ -245,3 +245,24 @@ object_lock = {{ mode = "COMPLIANCE", days = 1 }}
     assert len(versions) == 3, "original, damaged and repaired versions are all kept"
     [failed] = [c for c in checks(rt, aip_id) if c.outcome != "ok"]
     assert (failed.target, failed.outcome, failed.resolution) == ("worm", "mismatch", "repaired")
+
+
+def test_a_replica_that_reads_whole_again_is_verified_and_its_failure_resolved(
+    rt, client, make_token
+):
+    from preserve.audit.service import audit_all
+
+    aip_id = ingest(rt, client, make_token)
+    victim = replica_dir(rt, aip_id, BAD) / "data" / "docs" / "notice.pdf"
+    away = victim.with_name("moved-away")
+    victim.rename(away)  # a mount that came back empty for a while
+    audit_all(rt, target=BAD)
+    with rt.sessions() as session:
+        assert session.query(Replica).filter_by(target=BAD).one().state == ReplicaState.FAILED
+    away.rename(victim)
+    [again] = audit_all(rt, target=BAD)
+    assert again.outcome == AuditOutcome.OK
+    with rt.sessions() as session:
+        assert session.query(Replica).filter_by(target=BAD).one().state == ReplicaState.VERIFIED
+    [failed] = [c for c in checks(rt, aip_id) if c.outcome != "ok"]
+    assert (failed.outcome, failed.resolution) == ("missing", "resolved")

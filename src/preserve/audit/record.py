@@ -42,6 +42,9 @@ def record_audit(
         replica.last_audit_outcome = audit.outcome.value
         if not ok:
             replica.state = ReplicaState.FAILED
+        elif replica.state == ReplicaState.FAILED:  # whole again (a store back from an outage)
+            replica.state = ReplicaState.VERIFIED
+            replica.verified_at = now
         if policy is not None:
             reschedule(replica, policy, now, ok)
     record_event(
