@@ -161,7 +161,7 @@ def populate(url: str, n_aips: int) -> None:
         with raw.cursor() as cur:
             cur.execute("SELECT setval('replicas_id_seq', (SELECT max(id) FROM replicas))")
         raw.commit()
-        raw.autocommit = True
+        raw.driver_connection.autocommit = True
         with raw.cursor() as cur:
             cur.execute("VACUUM ANALYZE")  # what autovacuum does on a steady catalogue
     finally:

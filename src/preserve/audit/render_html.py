@@ -118,46 +118,53 @@ def _footer(key_id: str | None) -> str:
     )
 
 
-def chart_svg(days: list[DayCount], width: int = 720, height: int = 220) -> str:
-    """Bars of checks per day with that day's failures in red over them."""
-    left, right, top, bottom = 48, 10, 12, 34
-    plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max((d.checks for d in days), default=0) or 1
-    slot = plot_w / max(len(days), 1)
-    bar = max(slot * 0.8, 0.5)
+def chart_svg(days: list[DayCount], width: int = 720) -> str:
+    """Checks per day, and below them failures per day on their own scale (a handful of
+    failures must stay visible next to thousands of checks)."""
+    left, right, gap = 56, 16, 26
+    checks_h, failures_h, top = 140, 44, 10
+    height = top + checks_h + gap + failures_h + 40
+    slot = (width - left - right) / max(len(days), 1)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         'role="img" aria-label="Checks and failures per day">',
         "<title>Checks and failures per day</title>",
     ]
-    for frac in (0, 0.5, 1):
-        y = top + plot_h * (1 - frac)
-        out.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
-            f'<text x="{left - 4}" y="{y + 3:.1f}" font-size="9" text-anchor="end">'
-            f"{round(peak * frac):,}</text>"
-        )
-    for i, d in enumerate(days):
-        x = left + i * slot + (slot - bar) / 2
-        for value, colour in ((d.checks, "#5b7db1"), (d.failures, "#c62828")):
-            if value:
-                h = max(plot_h * value / peak, 1.0)
-                out.append(
-                    f'<rect x="{x:.2f}" y="{top + plot_h - h:.2f}" width="{bar:.2f}" '
-                    f'height="{h:.2f}" fill="{colour}"><title>{escape(d.day)}: '
-                    f"{value} {'checks' if colour == '#5b7db1' else 'failures'}</title></rect>"
-                )
+    out += _bars(days, "checks", "#5b7db1", left, top, checks_h, slot, width - right)
+    strip = top + checks_h + gap
+    out += _bars(days, "failures", "#c62828", left, strip, failures_h, slot, width - right)
+    label_y = strip + failures_h + 14
     for i in sorted({0, len(days) // 2, len(days) - 1} if days else set()):
-        x = left + (i + 0.5) * slot
+        anchor = "start" if i == 0 else "end" if i == len(days) - 1 else "middle"
+        x = left + (i * slot if i == 0 else (i + 1) * slot if anchor == "end" else (i + 0.5) * slot)
         out.append(
-            f'<text x="{x:.1f}" y="{height - bottom + 14}" font-size="9" text-anchor="middle">'
+            f'<text x="{x:.1f}" y="{label_y}" font-size="9" text-anchor="{anchor}">'
             f"{escape(days[i].day)}</text>"
         )
-    legend_y = height - 6
-    out.append(
-        f'<rect x="{left}" y="{legend_y - 8}" width="10" height="8" fill="#5b7db1"/>'
-        f'<text x="{left + 14}" y="{legend_y}" font-size="9">checks</text>'
-        f'<rect x="{left + 70}" y="{legend_y - 8}" width="10" height="8" fill="#c62828"/>'
-        f'<text x="{left + 84}" y="{legend_y}" font-size="9">failures</text></svg>'
-    )
+    out.append("</svg>")
     return "".join(out)
+
+
+def _bars(days, field, colour, left, top, plot_h, slot, right) -> list[str]:
+    peak = max((getattr(d, field) for d in days), default=0)
+    scale = peak or 1
+    bar = max(slot * 0.8, 0.5)
+    out = [
+        f'<text x="{left - 6}" y="{top + 9}" font-size="9" text-anchor="end">{peak:,}</text>',
+        f'<text x="{left - 6}" y="{top + plot_h}" font-size="9" text-anchor="end">0</text>',
+        f'<text x="{left - 6}" y="{top + plot_h / 2 + 3:.1f}" font-size="9" text-anchor="end" '
+        f'fill="{colour}">{field}</text>',
+        f'<line x1="{left}" x2="{right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/>',
+        f'<line x1="{left}" x2="{right}" y1="{top}" y2="{top}" stroke="#e4e4e4"/>',
+    ]
+    for i, d in enumerate(days):
+        value = getattr(d, field)
+        if not value:
+            continue
+        h = max(plot_h * value / scale, 1.5)
+        x = left + i * slot + (slot - bar) / 2
+        out.append(
+            f'<rect x="{x:.2f}" y="{top + plot_h - h:.2f}" width="{bar:.2f}" height="{h:.2f}" '
+            f'fill="{colour}"><title>{escape(d.day)}: {value:,} {field}</title></rect>'
+        )
+    return out
