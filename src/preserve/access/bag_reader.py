@@ -23,6 +23,8 @@ from preserve.storage.layout import aip_key
 RECORD = "metadata/record.json"
 FORMATS = "metadata/formats.json"
 EVENTS = "metadata/events.json"
+RECEIPT = "metadata/receipt.json"
+CHECKS = "metadata/checks.json"
 CREATED_KEY = "aip_created_at"
 """record.json key for the AIP's creation time, when the bag carries it (see catalog rebuild)."""
 
@@ -52,6 +54,9 @@ class BagFacts:
     files: list[PayloadFile]
     events: list[dict[str, Any]]
     tag_sha256: dict[str, str]
+    source: str | None = None  # how the SIP came in (bags from before it was recorded: None)
+    receipt: dict[str, Any] | None = None  # the signed receipt given to the agency
+    checks: list[Any] | None = None  # the four-property check report
 
     @property
     def total_bytes(self) -> int:
@@ -88,6 +93,9 @@ def read_bag(store: Store, aip_id: str, trusted: dict | None, *, deep: bool = Fa
         files=files,
         events=_json(tags, EVENTS, list),
         tag_sha256=head.tag_sha256,
+        source=record.get("source"),
+        receipt=_json(tags, RECEIPT) if RECEIPT in tags else None,
+        checks=_json(tags, CHECKS).get("checks") if CHECKS in tags else None,
     )
 
 

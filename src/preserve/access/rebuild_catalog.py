@@ -46,6 +46,8 @@ LOST = {
     "(replicas.verified_at is the time of this rebuild, last audit empty)",
     "jobs": "queued and running background work (replication of missing copies is re-queued)",
     "SIP updated_at": "when each SIP last changed state (now the time of this rebuild)",
+    "idempotency keys": "the Idempotency-Key each push was sent with: a retry of a push made "
+    "before the rebuild is not recognised as a replay",
 }
 
 
@@ -202,6 +204,7 @@ def catalogue_bag(
         aip_id=facts.aip_id,
         received_at=facts.received_at,
         updated_at=now,
+        **_carried(facts),
     )
     session.add(sip)
     session.flush()
@@ -234,6 +237,13 @@ def catalogue_bag(
         f"{', '.join(sorted(verified))}",
         agent="catalog rebuild",
     )
+
+
+def _carried(facts: BagFacts) -> dict:
+    """SIP columns the bag carries when it was written by a version that kept them."""
+    values = {"source": facts.source, "receipt": facts.receipt, "check_report": facts.checks}
+    columns = Sip.__table__.columns
+    return {k: v for k, v in values.items() if v is not None and k in columns}
 
 
 def _aip(facts: BagFacts, agency_id: int) -> Aip:
