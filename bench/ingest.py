@@ -41,7 +41,7 @@ META = {
     "creator": "bench",
     "date": "2024-01-01",
     "retention": "10y",
-    "archival_code": "BENCH-0001",
+    "archival_code": "BENCH-WS-2024-0001",
 }
 
 
@@ -109,7 +109,7 @@ def ours(src: Path, work: Path) -> tuple[float, float]:
 
 
 def many_body(files: list[Path]):
-    meta = {**META, "archival_code": "BENCH-MANY-0001"}
+    meta = {**META, "archival_code": "BENCH-WS-2024-0002"}
     yield (
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n'
         f"{json.dumps(meta)}\r\n"

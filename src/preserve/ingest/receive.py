@@ -29,7 +29,7 @@ from preserve.errors import InvalidInput
 from preserve.ingest.checks import Check, Report, fail_one
 from preserve.ingest.metadata import MAX_METADATA_BYTES, InvalidMetadata
 from preserve.ingest.paths import UnsafePath, safe_relative_path
-from preserve.ingest.staging import FileTooLarge, StagedFile, StagingWriter
+from preserve.ingest.staging import FileTooLarge, StagedFile, StagingWriter, fsync_files
 
 BATCH_BYTES = 1024 * 1024
 
@@ -71,6 +71,7 @@ class _PartHandler:
         self._bag: BinaryIO | None = None
         self.limits = limits
         self.result = ReceivedUpload()
+        self.written: list[Path] = []  # fsynced together once the body is in (fsync_files)
         self._headers: dict[str, bytes] = {}
         self._field = b""
         self._value = b""
@@ -129,7 +130,9 @@ class _PartHandler:
                 raise InvalidInput("a filename is not UTF-8") from None
             if len(self.result.files) >= self.limits.max_files:
                 raise InvalidInput(f"more than {self.limits.max_files} files in one SIP")
-            self._writer = StagingWriter(self.payload_root, relpath, self.limits.max_file_bytes)
+            self._writer = StagingWriter(
+                self.payload_root, relpath, self.limits.max_file_bytes, fsync=False
+            )
             self._kind = "file"
         else:
             raise InvalidInput(
@@ -155,6 +158,7 @@ class _PartHandler:
     def _part_end(self) -> None:
         if self._kind == "file" and self._writer is not None:
             self.result.files.append(self._writer.finish())
+            self.written.append(self._writer.path)
             self._writer = None
         elif self._kind == "bag" and self._bag is not None:
             _close_durably(self._bag)
@@ -267,6 +271,7 @@ async def receive_multipart(
         handler.abort()
         raise MalformedUpload("the upload ended in the middle of a part")
     handler.result.content_digest = digest.check()
+    await anyio.to_thread.run_sync(fsync_files, handler.written)
     return handler.result
 
 
