@@ -175,11 +175,13 @@ def _replicas(aips, checks: list, rnd: random.Random):
         for name, policy in POLICIES.items():
             rid += 1
             due = first_due(rid, created, policy.interval)
+            last = None
             while due <= NOW - timedelta(hours=rnd.uniform(0, 12)):
                 if NOW - due < timedelta(days=2 * policy.interval_days) and (
                     not policy.cold or rnd.random() < policy.sample_share
                 ):
                     bad = rnd.random() < 0.0005
+                    last = due
                     checks.append(
                         (
                             a,
@@ -195,8 +197,7 @@ def _replicas(aips, checks: list, rnd: random.Random):
                         )
                     )
                 due += policy.interval
-            last = due - policy.interval
-            yield (rid, a, name, "verified", created, last, "ok", due, due)
+            yield (rid, a, name, "verified", created, last, "ok" if last else None, due, due)
 
 
 def timed(fn, repeat: int) -> list[float]:
