@@ -154,12 +154,6 @@ def test_the_bag_must_agree_with_its_signed_manifests_and_the_catalogue(rt, aip_
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(ValueError, IntegrityError),
-    reason="BUG: bag.parse_manifest splits lines with str.splitlines(); a payload name "
-    "holding U+2028 (accepted at ingest) reads as a malformed manifest and cannot be restored",
-)
 def test_a_name_with_a_unicode_line_separator_restores(rt, client, make_token, tmp_path):
     aip_id = ingest(rt, client, make_token, {"notes\u2028draft.txt": b"text\n"})
     restore(rt, aip_id, tmp_path / "x")

@@ -188,13 +188,6 @@ def test_a_changed_tag_file_is_a_mismatch(rt, aip_id):
     assert_one_failure(rt, aip_id, AuditOutcome.MISMATCH, "metadata/record.json")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG: bag.parse_manifest uses str.splitlines(), so a payload name holding U+2028 "
-    "(accepted at ingest) breaks the manifest line and audit_all raises ValueError, "
-    "ending the whole audit run",
-)
 def test_a_name_with_a_unicode_line_separator_audits_ok(rt, client, make_token):
     ingest(rt, client, make_token, {"notes\u2028draft.txt": b"text\n"})
     assert {a.outcome for a in audit_all(rt)} == {AuditOutcome.OK}

@@ -146,11 +146,6 @@ def test_parse_manifest_accepts_lowercase_escapes_crlf_lines_and_binary_mode_mar
         bag.parse_manifest(b"no-path-here\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse_manifest splits with str.splitlines(), which also breaks lines at "
-    "U+2028, U+2029 and U+0085; RFC 8493 lines end only at LF, CR or CRLF",
-)
 @pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85"])
 def test_manifest_round_trips_unicode_line_separators_in_names(char):
     path = f"data/a{char}b.txt"

@@ -89,12 +89,6 @@ def test_a_key_that_is_not_ed25519_is_refused(tmp_path):
         keys.load_or_create(tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: load_or_create checks exists() then creates with O_EXCL; processes starting "
-    "together on a fresh data dir race, and the loser gets FileExistsError (or reads a "
-    "half-written PEM)",
-)
 def test_concurrent_first_use_yields_one_key(tmp_path):
     previous = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)

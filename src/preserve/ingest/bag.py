@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,10 +79,14 @@ def manifest_text(entries: Iterable[tuple[str, str]]) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+"""RFC 8493 lines end in LF, CR or CRLF only; str.splitlines would also split U+2028."""
+
+
 def parse_manifest(text: bytes) -> dict[str, str]:
     """path -> digest; raises ValueError on a malformed line."""
     result: dict[str, str] = {}
-    for number, line in enumerate(text.decode("utf-8").splitlines(), 1):
+    for number, line in enumerate(_LINE_BREAK.split(text.decode("utf-8")), 1):
         if not line.strip():
             continue
         digest, sep, path = line.partition(" ")

@@ -14,7 +14,7 @@ import unicodedata
 from preserve.errors import InvalidInput
 
 MAX_PATH_BYTES = 1024
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -37,6 +37,10 @@ def safe_relative_path(raw: str) -> str:
     segments = path.split("/")
     if any(s in ("", ".", "..") for s in segments):
         raise UnsafePath(f"path {raw!r} has an empty, '.' or '..' segment")
-    if len(path.encode("utf-8")) > MAX_PATH_BYTES:
+    try:
+        encoded = path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsafePath(f"path {raw!r} is not valid Unicode text") from None
+    if len(encoded) > MAX_PATH_BYTES:
         raise UnsafePath(f"path {raw[:60]!r}... is longer than {MAX_PATH_BYTES} bytes")
     return path

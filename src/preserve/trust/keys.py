@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,8 @@ def _load(path: Path, passphrase: str | None) -> SigningKey:
 
 
 def _create(keys_dir: Path, passphrase: str | None) -> SigningKey:
+    """Make the key under a temporary name and link it into place: when several processes
+    start together on a fresh data directory, one wins and the others load its key."""
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(keys_dir, 0o700)
     key = Ed25519PrivateKey.generate()
@@ -84,13 +87,29 @@ def _create(keys_dir: Path, passphrase: str | None) -> SigningKey:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
-    fd = os.open(keys_dir / PRIVATE_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
-        out.flush()
-        os.fsync(out.fileno())
-    (keys_dir / PUBLIC_NAME).write_text(public_pem(key.public_key()), encoding="ascii")
+    fd, tmp = tempfile.mkstemp(prefix=".key-", dir=keys_dir)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(tmp, keys_dir / PRIVATE_NAME)
+        except FileExistsError:
+            return _load(keys_dir / PRIVATE_NAME, passphrase)
+    finally:
+        os.unlink(tmp)
+    _write_public(keys_dir / PUBLIC_NAME, key.public_key())
     return SigningKey(key_id_of(key.public_key()), key)
+
+
+def _write_public(path: Path, public: Ed25519PublicKey) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".pub-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(public_pem(public))
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
 
 
 def load_public_keys(keys_dir: Path) -> dict[str, Ed25519PublicKey]:
