@@ -6,6 +6,7 @@ import itertools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from preserve.audit.auditor import ReplicaAudit
@@ -171,3 +172,47 @@ def test_only_one_scheduler_ticks_at_a_time(rt):
     ran = tick(rt)
     assert ran is not None and "audit.plan" in ran
     assert tick(rt) == [], "nothing is due again within its period"
+
+
+@pytest.mark.slow
+def test_the_tick_runs_inside_preserve_serve(tmp_path, database_url):
+    """A real `preserve serve` (uvicorn + its worker process) audits replicas that fall due."""
+    import time
+
+    import httpx
+    from sqlalchemy import create_engine, func, update
+
+    from conftest import write_profile
+    from preserve.catalog.models import FixityCheck
+    from preserve.catalog.types import utcnow
+    from support.records import form, metadata
+    from support.server import Server, cli_env, run_cli
+
+    write_profile(tmp_path / "profiles", tmp_path / "stores")
+    env = cli_env(tmp_path / "var", database_url, tmp_path / "profiles")
+    env["PRESERVE_AUDIT_TICK_SECONDS"] = "1"
+    server = Server(env, tmp_path)
+    engine = create_engine(database_url)
+    try:
+        token = run_cli(env, "tokens", "create", "--agency", "a", "--role", "submitter")
+        headers = {"Authorization": f"Bearer {token.stdout.strip().splitlines()[-1]}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+            sip = client.post("/v1/sips", **form({"a.txt": b"record\n"}, metadata())).json()
+            deadline = time.monotonic() + 60
+            while client.get(f"/v1/sips/{sip['id']}").json()["state"] != "PRESERVED":
+                assert time.monotonic() < deadline, "not preserved in time"
+                time.sleep(0.2)
+        with engine.begin() as conn:
+            due = utcnow() - timedelta(minutes=1)
+            conn.execute(update(Replica).values(audit_due_at=due, next_audit_at=due))
+        deadline = time.monotonic() + 60
+        while True:
+            with engine.connect() as conn:
+                found = conn.scalar(select(func.count()).select_from(FixityCheck))
+            if found == 2:
+                break
+            assert time.monotonic() < deadline, f"{found} checks after 60 s"
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+        server.stop()
