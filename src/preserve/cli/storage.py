@@ -80,7 +80,8 @@ def storage_reconcile(
 ) -> None:
     """List objects the catalogue does not know and expected copies that are missing; queue
     the missing copies again. Exits 1 when anything was found."""
-    older = timedelta(hours=abort_uploads_after_hours) if abort_uploads_after_hours else None
+    after = abort_uploads_after_hours
+    older = timedelta(hours=after) if after is not None else None
     with open_runtime() as rt, err_console.status(f"listing {target} against the catalogue"):
         report = reconcile(
             rt, target, profile_ref=profile, dry_run=dry_run, abort_uploads_older_than=older

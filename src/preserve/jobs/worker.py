@@ -119,12 +119,16 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     _install_signal_handlers(stop)
     wid = worker_id()
+    supervisor = _serve_parent()
     with _single_sqlite_worker(rt.settings.sqlalchemy_url, stop) as allowed:
         if not allowed:
             return
         log.info("worker %s started", wid)
         ticker = Ticker(rt)  # the scheduler tick (one process at a time)
         while not stop.is_set():
+            if supervisor is not None and os.getppid() != supervisor:
+                log.warning("worker %s: its preserve serve process is gone; stopping", wid)
+                break
             ticker.maybe_run()
             try:
                 ran = run_one(rt, wid)
@@ -134,6 +138,22 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
             if not ran:
                 stop.wait(rt.settings.worker_poll_seconds)
     log.info("worker %s stopped", wid)
+
+
+def _serve_parent() -> int | None:
+    """The pid of the ``preserve serve`` that started this worker, if one did.
+
+    A worker beside ``preserve serve`` must not outlive it: an orphan would go on claiming
+    jobs with settings nobody runs any more (and, on a shared PostgreSQL, take other
+    deployments' jobs). Standalone workers (systemd, compose) are left alone."""
+    parent = os.getppid()
+    try:
+        argv = Path(f"/proc/{parent}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    names = [Path(a.decode(errors="replace")).name for a in argv]
+    is_serve = "serve" in names and any(n.startswith("preserve") for n in names)
+    return parent if is_serve else None
 
 
 @contextmanager
