@@ -51,7 +51,7 @@ def push_all(client: httpx.Client) -> list[str]:
     return sip_ids
 
 
-def wait_preserved(client: httpx.Client, sip_ids: list[str], timeout: float = 240) -> list[str]:
+def wait_preserved(client: httpx.Client, sip_ids: list[str], timeout: float = 900) -> list[str]:
     deadline = time.monotonic() + timeout
     pending = list(sip_ids)
     aips: dict[str, str] = {}
@@ -61,7 +61,8 @@ def wait_preserved(client: httpx.Client, sip_ids: list[str], timeout: float = 24
             aips[pending.pop(0)] = sip["aip_id"]
         else:
             time.sleep(0.2)
-    assert not pending, f"{len(pending)} SIPs not PRESERVED in {timeout}s"
+    states = [client.get(f"/v1/sips/{s}").json()["state"] for s in pending[:5]]
+    assert not pending, f"{len(pending)} SIPs not PRESERVED in {timeout}s: {states}..."
     return [aips[s] for s in sip_ids]
 
 

@@ -90,7 +90,7 @@ def push(server: Server, headers: dict[str, str], n: int) -> str:
 
 
 def aip_ids_when_preserved(server: Server, headers, sip_ids: list[str]) -> list[str]:
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 600
     found: dict[str, str] = {}
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
         while len(found) < len(sip_ids) and time.monotonic() < deadline:
