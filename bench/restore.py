@@ -1,0 +1,220 @@
+"""Restore throughput from an S3 target against a plain boto3 download of the same objects.
+
+One run: a real ``preserve serve`` (SQLite, a filesystem target first and an S3 target on a
+moto server over loopback HTTP) preserves two AIPs, one of a few large files and one of many
+small ones; then, for each AIP and alternately (best of ``--rounds``):
+
+- ours: ``preserve restore --from object-store-b`` as the command runs it (the signature and
+  the tag manifest checked, every file streamed from S3, hashed with sha256, written, fsynced,
+  then renamed into place, a ``recovery`` event recorded);
+- baseline: boto3's ``download_file`` of the same payload objects (its managed transfer:
+  threaded ranged GETs for large objects, no hashing, no fsync), and the same with an
+  ``fsync`` of each file, which is what "durably restored" costs at the least.
+
+    python bench/restore.py [--size-mib 1024] [--files 4] [--small 2000] [--small-kib 8]
+                            [--rounds 2] [--dir /tmp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from support.moto_server import MotoServer  # noqa: E402
+from support.server import Server, cli_env, run_cli  # noqa: E402
+
+MIB = 1024 * 1024
+BOUNDARY = "bench-restore-boundary-2b7c"
+BUCKET = "aips-b"
+
+
+def profile(work: Path, endpoint: str) -> Path:
+    folder = work / "profiles"
+    folder.mkdir()
+    (folder / "local.toml").write_text(
+        f"""
+name = "local"
+[policy]
+min_copies = 2
+min_sites = 2
+min_media = 2
+[[targets]]
+name = "site-a-disk"
+kind = "filesystem"
+site = "site-a"
+media = "disk"
+root = "{work / "stores" / "site-a-disk"}"
+[[targets]]
+name = "object-store-b"
+kind = "s3"
+site = "site-b"
+media = "object-storage"
+endpoint = "{endpoint}"
+bucket = "{BUCKET}"
+region = "us-east-1"
+access_key_env = "STORE_B_KEY"
+secret_key_env = "STORE_B_SECRET"
+""",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def body(files: list[tuple[str, int]], code: str) -> Iterator[bytes]:
+    meta = {
+        "title": "restore benchmark",
+        "creator": "bench",
+        "date": "2024-01-01",
+        "retention": "10y",
+        "archival_code": code,
+    }
+    yield f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n'.encode()
+    yield json.dumps(meta).encode() + b"\r\n"
+    block = bytearray(os.urandom(MIB))
+    for n, (name, size) in enumerate(files):
+        yield (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="{name}"'
+            "\r\nContent-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        left = size
+        while left:
+            block[:8] = (n * 1_000_003 + left).to_bytes(8, "big")
+            piece = bytes(block[: min(MIB, left)])
+            left -= len(piece)
+            yield piece
+        yield b"\r\n"
+    yield f"--{BOUNDARY}--\r\n".encode()
+
+
+def preserve(server: Server, headers: dict[str, str], files, code: str) -> str:
+    with httpx.Client(base_url=server.url, headers=headers, timeout=3600) as client:
+        typed = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+        pushed = client.post("/v1/sips", content=body(files, code), headers=typed)
+        pushed.raise_for_status()
+        while True:
+            sip = client.get(f"/v1/sips/{pushed.json()['id']}").json()
+            if sip["state"] == "PRESERVED":
+                return sip["aip_id"]
+            if sip["state"] == "REJECTED":
+                raise SystemExit(f"benchmark SIP rejected: {sip['reasons']}")
+            time.sleep(0.2)
+
+
+def ours(env: dict[str, str], aip_id: str, out: Path) -> float:
+    from preserve.access.service import restore
+    from preserve.runtime import Runtime
+    from preserve.settings import Settings
+
+    settings = Settings(
+        data_dir=Path(env["PRESERVE_DATA_DIR"]),
+        database_url=env["PRESERVE_DATABASE_URL"],
+        profiles_dir=Path(env["PRESERVE_PROFILES_DIR"]),
+        storage_profile="local",
+        _env_file=None,
+    )
+    rt = Runtime(settings)
+    try:
+        start = time.perf_counter()
+        restore(rt, aip_id, out, requested="object-store-b", agent="bench")
+        return time.perf_counter() - start
+    finally:
+        rt.close()
+
+
+def baseline(moto: MotoServer, aip_id: str, out: Path, fsync: bool) -> float:
+    from preserve.storage.layout import aip_prefix
+
+    client = moto.client()
+    prefix = aip_prefix(aip_id) + "data/"
+    start = time.perf_counter()
+    keys = [
+        o["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+        for o in page.get("Contents", ())
+    ]
+    for key in keys:
+        path = out / key[len(prefix) :]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(BUCKET, key, str(path))
+        if fsync:
+            with open(path, "rb+") as f:
+                os.fsync(f.fileno())
+    return time.perf_counter() - start
+
+
+def measure(env, moto, aip_id: str, work: Path, rounds: int) -> dict[str, float]:
+    best = {"ours": float("inf"), "boto3": float("inf"), "boto3+fsync": float("inf")}
+    for n in range(rounds):
+        for name in best:
+            out = work / f"out-{name}-{n}"
+            if name == "ours":
+                seconds = ours(env, aip_id, out)
+            else:
+                out.mkdir()
+                seconds = baseline(moto, aip_id, out, fsync=name.endswith("fsync"))
+            best[name] = min(best[name], seconds)
+            shutil.rmtree(out)
+    return best
+
+
+def report(label: str, total: int, count: int, best: dict[str, float]) -> None:
+    print(f"\n{label}: {count} files, {total / MIB:.0f} MiB")
+    for name, seconds in best.items():
+        print(
+            f"  {name:<12} {seconds:7.2f} s  {total / seconds / 1e6:8.1f} MB/s  "
+            f"{count / seconds:8.0f} files/s"
+        )
+    print(
+        f"  ratio ours/boto3 (throughput): {best['boto3'] / best['ours']:.2f}; "
+        f"ours/boto3+fsync: {best['boto3+fsync'] / best['ours']:.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--small", type=int, default=2000)
+    parser.add_argument("--small-kib", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--dir", default=None)
+    args = parser.parse_args()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average before: {load} (2 cores, shared with other work)")
+    part = args.size_mib * MIB // args.files
+    large = [(f"large/part-{i}.bin", part) for i in range(args.files)]
+    kib = args.small_kib * 1024
+    small = [(f"small/{i // 500:02d}/f{i:05d}.txt", kib) for i in range(args.small)]
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp, MotoServer() as moto:
+        work = Path(tmp)
+        moto.make_bucket(BUCKET)
+        database = f"sqlite:///{work / 'catalogue.db'}"
+        env = cli_env(work / "var", database, profile(work, moto.endpoint))
+        env.update(STORE_B_KEY="testing", STORE_B_SECRET="testing")
+        os.environ.update(STORE_B_KEY="testing", STORE_B_SECRET="testing")
+        server = Server(env, work)
+        try:
+            made = run_cli(env, "tokens", "create", "--agency", "bench", "--role", "submitter")
+            headers = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
+            large_id = preserve(server, headers, large, "BENCH-RESTORE-L")
+            small_id = preserve(server, headers, small, "BENCH-RESTORE-S")
+        finally:
+            server.stop()
+        for label, aip_id, files in (("large", large_id, large), ("small", small_id, small)):
+            best = measure(env, moto, aip_id, work, args.rounds)
+            report(label, sum(size for _, size in files), len(files), best)
+
+
+if __name__ == "__main__":
+    main()
