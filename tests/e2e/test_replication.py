@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from storage.replication_support import CREDENTIALS, S3, Fs, bucket_name, write_profile
+from storage.replication_support import push as push_sip
 from support.moto_server import MotoServer
 from support.server import Server, cli_env, run_cli
 
@@ -57,11 +58,7 @@ def token_for(env: dict[str, str]) -> str:
 
 
 def push(client: httpx.Client, files: dict[str, bytes]) -> str:
-    from support.records import form, metadata
-
-    response = client.post("/v1/sips", **form(files, metadata()))
-    assert response.status_code == 202, response.text
-    return response.json()["id"]
+    return push_sip(client, None, files)
 
 
 def wait_for(check, timeout: float = 180, what: str = "a condition"):
@@ -163,9 +160,6 @@ def test_three_sites_and_a_disk_reach_preserved(tmp_path, database_url, sites):
     check = run_cli(env, "storage", "check", "--format", "json")
     assert check.returncode == 0, check.stdout + check.stderr
     assert json.loads(check.stdout)["policy_met_by_healthy_targets"] is True
-    clean = run_cli(env, "storage", "reconcile", "s3-b")
-    assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "0 unknown objects; 0 missing copies" in clean.stdout
 
 
 def _fault_profile(tmp_path: Path, sites: list[MotoServer], extra_b: str = "") -> tuple:

@@ -5,6 +5,8 @@ Import as ``storage.replication_support`` (the tests directory is on the path).
 
 from __future__ import annotations
 
+import itertools
+import random
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,12 +105,19 @@ def write_profile(directory: Path, name: str, targets: list[Fs | S3], **policy: 
     return path
 
 
-def push(client: Any, token: str, files: dict[str, bytes], **headers: str) -> str:
+def record_metadata() -> dict[str, Any]:
+    """A record's metadata with an archival code no other record holds."""
+    return metadata(archival_code=f"A001-WS-2024-Y-{next(_codes):06d}")
+
+
+_codes = itertools.count(random.randrange(10_000, 900_000))
+
+
+def push(client: Any, token: str | None, files: dict[str, bytes], **headers: str) -> str:
     """POST a SIP over the API (a TestClient or an httpx.Client); returns its id."""
-    response = client.post(
-        "/v1/sips",
-        **form(files, metadata(), headers={"Authorization": f"Bearer {token}", **headers}),
-    )
+    if token is not None:
+        headers = {"Authorization": f"Bearer {token}", **headers}
+    response = client.post("/v1/sips", **form(files, record_metadata(), headers=headers))
     assert response.status_code == 202, response.text
     return response.json()["id"]
 
