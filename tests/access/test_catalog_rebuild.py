@@ -33,9 +33,22 @@ EXPECTED_DIFFERENCES = {
 def holdings(rt, client, make_token) -> list[str]:
     who = tokens(make_token)
     aips = [
-        ingest(rt, client, who["submitter"], FILES, archival_code="A-1"),
-        ingest(rt, client, who["other"], {"x.txt": b"x"}, archival_code="B-1", title="其他"),
-        ingest(rt, client, who["submitter"], {"y/z.txt": b"yz" * 10}, archival_code="A-2"),
+        ingest(rt, client, who["submitter"], FILES, archival_code="A001-WS-2024-Y-0011"),
+        ingest(
+            rt,
+            client,
+            who["other"],
+            {"x.txt": b"x"},
+            archival_code="B001-WS-2024-Y-0012",
+            title="其他",
+        ),
+        ingest(
+            rt,
+            client,
+            who["submitter"],
+            {"y/z.txt": b"yz" * 10},
+            archival_code="A001-WS-2024-Y-0013",
+        ),
     ]
     from preserve.audit.service import audit_all
 

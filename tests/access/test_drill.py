@@ -27,7 +27,13 @@ FILES = {"r/1.txt": b"one\n" * 5000, "r/二.txt": "二\n".encode() * 100}
 def aips(rt, client, make_token) -> list[str]:
     token = tokens(make_token)["submitter"]
     return [
-        ingest(rt, client, token, {**FILES, "n.txt": str(n).encode()}, archival_code=f"D-{n}")["id"]
+        ingest(
+            rt,
+            client,
+            token,
+            {**FILES, "n.txt": str(n).encode()},
+            archival_code=f"A001-WS-2024-Y-D{n:03d}",
+        )["id"]
         for n in range(4)
     ]
 

@@ -24,7 +24,13 @@ SMALL = {"a/one.txt": b"one\n" * 1000, "b/二.txt": "二\n".encode() * 500, "c.b
 def aips(rt, client, make_token) -> list[str]:
     token = tokens(make_token)["submitter"]
     return [
-        ingest(rt, client, token, {**SMALL, "n.txt": str(n).encode()}, archival_code=f"A-{n}")["id"]
+        ingest(
+            rt,
+            client,
+            token,
+            {**SMALL, "n.txt": str(n).encode()},
+            archival_code=f"A001-WS-2024-Y-R{n:03d}",
+        )["id"]
         for n in range(3)
     ]
 

@@ -14,6 +14,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,7 +106,10 @@ def restore_aip(
     tagmanifest_sha256: str | None = None,
     pattern: str | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> RestoreResult:
+    """``workers`` files are fetched at once: restores of many small files from S3 wait on
+    request latency, not on bandwidth (``progress`` is then called from several threads)."""
     destination = destination.absolute()
     _check_destination(destination)
     manifest = read_verified_manifest(store, aip_id, trusted, tagmanifest_sha256)
@@ -121,8 +125,7 @@ def restore_aip(
     partial = destination.parent / f".{destination.name}.partial-{uuid.uuid4().hex[:8]}"
     total = 0
     try:
-        for path, digest in sorted(chosen.items()):
-            total += _restore_file(store, aip_id, path, digest, partial, progress)
+        total = _restore_files(store, aip_id, chosen, partial, progress, workers)
         if sm3 is not None:
             check_restored(partial, chosen, sm3)
         if destination.exists():
@@ -132,6 +135,27 @@ def restore_aip(
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return RestoreResult(aip_id, store.name, destination, len(chosen), total)
+
+
+def _restore_files(
+    store: Store,
+    aip_id: str,
+    chosen: dict[str, str],
+    root: Path,
+    progress: Callable[[int], None] | None,
+    workers: int,
+) -> int:
+    items = sorted(chosen.items())
+    if workers <= 1 or len(items) < 2:
+        return sum(_restore_file(store, aip_id, p, d, root, progress) for p, d in items)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="restore")
+    try:
+        futures = [
+            pool.submit(_restore_file, store, aip_id, p, d, root, progress) for p, d in items
+        ]
+        return sum(f.result() for f in futures)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _check_destination(destination: Path) -> None:

@@ -19,6 +19,9 @@ from preserve.errors import IntegrityError
 from preserve.runtime import Runtime
 from preserve.storage.base import StorageError
 
+RESTORE_WORKERS = 4
+"""Files fetched at once; ``progress`` is thread-safe in the CLI (rich) and the drill."""
+
 
 @dataclass
 class RestoreProgress:
@@ -59,6 +62,7 @@ def restore(
                 tagmanifest_sha256=record.tagmanifest_sha256,
                 pattern=pattern,
                 progress=progress.advance if progress is not None else None,
+                workers=RESTORE_WORKERS,
             )
         except (StorageError, IntegrityError) as exc:
             record_recovery(rt, record, target, Outcome.FAILURE, str(exc), agent)
