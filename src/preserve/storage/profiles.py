@@ -71,6 +71,9 @@ class S3Target(_Target):
     max_concurrency: int = Field(default=4, ge=1, le=64)
     # Attempts the S3 client makes at one request before the copy is put back to wait.
     request_attempts: int = Field(default=5, ge=1, le=20)
+    # The server refuses a PUT with If-None-Match: * on an existing key. False for servers
+    # that ignore the header: a HEAD check before each write keeps objects written once.
+    conditional_writes: bool = True
     connect_timeout_seconds: float = Field(default=10, gt=0)
     # How a copy is proven: by reading it back and hashing it here, or (where objects cannot
     # be read back, as in archive classes) by the server's checksum of what we sent.

@@ -1,9 +1,10 @@
 """A store in an S3 or S3-compatible bucket (AWS, MinIO, Ceph RGW, a tape gateway), on boto3.
 
-Write once: without ``overwrite`` a put is refused when the key exists. A HEAD check runs
-first on every put; a single-part put also sends ``If-None-Match: *`` so a writer racing us
-between the check and the upload is refused by the server. s3transfer cannot send that header
-on CompleteMultipartUpload, so a multipart put relies on the HEAD check alone.
+Write once: without ``overwrite`` a put is refused when the key exists. A single-part put
+sends ``If-None-Match: *``, so the server itself refuses it when the key exists (AWS since
+2024, MinIO, Ceph Squid); for a server that ignores the header (``conditional_writes = false``
+in the profile) a HEAD check runs first. s3transfer cannot send the header on
+CompleteMultipartUpload, so a multipart put always makes the HEAD check.
 
 Bounded memory: the source is read in parts of ``part_size``; at most ``max_concurrency``
 parts are in memory at once, whatever the object's size. Every put, and every part of a
@@ -90,10 +91,12 @@ class S3Store:
         part_size: int = 64 * MiB,
         max_concurrency: int = 4,
         verify_mode: str | None = None,
+        conditional_writes: bool = True,
     ) -> None:
         if part_size < MIN_PART_SIZE:
             raise ConfigurationError(f"{name}: part_size must be at least 5 MiB")
         self.name = name
+        self.conditional_writes = conditional_writes
         self.verify_mode = verify_mode or (
             "checksum" if storage_class in ARCHIVE_CLASSES else "read-back"
         )
@@ -146,6 +149,7 @@ class S3Store:
             part_size=target.part_size_mb * MiB,
             max_concurrency=target.max_concurrency,
             verify_mode=target.verify_mode,
+            conditional_writes=target.conditional_writes,
         )
 
     # -- the Store protocol -------------------------------------------------------------
@@ -154,10 +158,12 @@ class S3Store:
         full = self._full(key)
         reader = _SourceReader(source, self.part_size)
         with self._mapped("write", key):
-            if not overwrite and self._head(full) is not None:
-                raise ObjectExists(f"{self.name}: {key} already exists")
             first = reader.peek(self.part_size)
-            if len(first) < self.part_size:
+            single = len(first) < self.part_size
+            trust_server = single and self.conditional_writes
+            if not overwrite and not trust_server and self._head(full) is not None:
+                raise ObjectExists(f"{self.name}: {key} already exists")
+            if single:
                 written = self._put_single(full, reader.read(len(first)), overwrite=overwrite)
             else:
                 self._client.upload_fileobj(
