@@ -281,3 +281,32 @@ def test_many_small_files_copied_in_parallel_once_each(rt, client, make_token, t
     payload = [k for k in target.object_keys() if "/data/" in k]
     assert len(payload) == len(files)
     assert sorted(payload) == sorted(aip_key(aip_id, f"data/{p}") for p in files)
+
+
+def test_a_first_target_that_keeps_bad_bytes_is_passed_over(rt, client, make_token, tmp_path, moto):
+    target = S3("s3", "site-c", "object-storage", moto, bucket_name())
+    use(
+        rt,
+        [
+            target,
+            Fs("disk-a", "site-a", "disk", tmp_path / "a"),
+            Fs("disk-b", "site-b", "nas", tmp_path / "b"),
+        ],
+        copies=2,
+        sites=2,
+    )
+    events = rt.store("local", "s3")._client.meta.events  # type: ignore[attr-defined]
+    events.register("before-send.s3.PutObject", _flip_first_byte, unique_id="garble")
+    sip = push(client, make_token(), {"a.txt": b"record\n"})
+
+    drain(rt)
+
+    state, aip_id = sip_state(rt, sip)
+    assert state == "PRESERVED", "the first copy went to the next target"
+    assert replicas(rt, aip_id) == {"s3": "failed", "disk-a": "verified", "disk-b": "verified"}
+    assert outage(rt, "s3") is None, "bad bytes are not an outage"
+    (job,) = jobs(rt, "s3")
+    assert job.state == JobState.QUEUED and job.attempts == 1
+    with rt.sessions() as session:
+        failed = [e.target for e in events_for(session, "aip", aip_id) if e.outcome == "failure"]
+    assert failed == ["s3", "s3"], "the refused first copy and the failed replica copy"

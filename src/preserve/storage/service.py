@@ -28,7 +28,13 @@ from preserve.ingest.staging import bag_dir, discard
 from preserve.jobs.queue import enqueue, note_outage
 from preserve.runtime import Runtime
 from preserve.storage.base import SourceUnavailable, StorageError, read_bytes
-from preserve.storage.copy import DirectorySource, StoreSource, copy_bag, expected_digests
+from preserve.storage.copy import (
+    BagSource,
+    DirectorySource,
+    StoreSource,
+    copy_bag,
+    expected_digests,
+)
 from preserve.storage.layout import aip_key
 from preserve.storage.profiles import StorageProfile
 from preserve.storage.throttle import pacer_for
@@ -92,12 +98,16 @@ def store_aip(rt: Runtime, aip_id: str) -> None:
 
 
 def _first_copy(rt: Runtime, plan: AipPlan, profile: StorageProfile, down: set[str]) -> str:
-    """The first target, in profile order but those known to be down last, that accepts."""
+    """The first target, in profile order but those known to be down last, that takes a
+    proven copy. The source is checked once first, so a failure in the loop is the target's:
+    a target that is down gets an outage, one that keeps bad bytes a failure event."""
     targets = sorted(profile.targets, key=lambda t: target_resource(t.name) in down)
-    failures = []
+    source, expected = _checked_source(rt, plan, exclude=None)
+    failures: list[str] = []
+    corrupt = False
     for target in targets:
         try:
-            copy_to_target(rt, plan, target.name)
+            _copy(rt, plan, target.name, source, expected)
         except SourceUnavailable:
             raise
         except StorageError as exc:
@@ -109,9 +119,15 @@ def _first_copy(rt: Runtime, plan: AipPlan, profile: StorageProfile, down: set[s
                     str(exc),
                     max_backoff=rt.settings.storage_retry_max_seconds,
                 )
-            continue
-        return target.name
-    raise StorageError("no target accepted the AIP: " + "; ".join(failures))
+        except IntegrityError as exc:
+            failures.append(str(exc))
+            corrupt = True
+            with rt.sessions.begin() as session:
+                _record_failed_copy(session, plan, target.name, str(exc))
+        else:
+            return target.name
+    message = "no target accepted the AIP: " + "; ".join(failures)
+    raise IntegrityError(message) if corrupt else StorageError(message)
 
 
 def queue_copy(session: Session, aip_id: str, target: str) -> None:
@@ -156,11 +172,24 @@ def _lock_sip(session: Session, plan: AipPlan) -> None:
 
 
 def copy_to_target(rt: Runtime, plan: AipPlan, target: str) -> None:
+    source, expected = _checked_source(rt, plan, exclude=target)
+    _copy(rt, plan, target, source, expected)
+
+
+def _checked_source(
+    rt: Runtime, plan: AipPlan, exclude: str | None
+) -> tuple[BagSource, dict[str, str]]:
+    """A source for the bag whose signature verifies, and the digest every file must have."""
+    source, tagmanifest, signature = _good_source(rt, plan, exclude=exclude)
+    verify(signature, tagmanifest, rt.trusted_keys())
+    return source, expected_digests(plan.payload_sha256, tagmanifest, plan.tagmanifest_sha256)
+
+
+def _copy(
+    rt: Runtime, plan: AipPlan, target: str, source: BagSource, expected: dict[str, str]
+) -> None:
     store = rt.store(plan.profile_ref, target)
     config = rt.profile(plan.profile_ref).target(target)
-    source, tagmanifest, signature = _good_source(rt, plan, exclude=target)
-    verify(signature, tagmanifest, rt.trusted_keys())
-    expected = expected_digests(plan.payload_sha256, tagmanifest, plan.tagmanifest_sha256)
     copy_bag(
         source,
         store,
@@ -172,7 +201,7 @@ def copy_to_target(rt: Runtime, plan: AipPlan, target: str) -> None:
     )
 
 
-def _good_source(rt: Runtime, plan: AipPlan, exclude: str):
+def _good_source(rt: Runtime, plan: AipPlan, exclude: str | None):
     """The staged bag while it exists, else a verified replica on another target."""
     staged = bag_dir(rt.settings.staging_dir, plan.sip_id)
     if (staged / bagit.SIGNATURE).exists():
