@@ -143,13 +143,18 @@ def test_content_digest_is_checked(rt, client, token):
     assert bad.status_code == 422 and bad.json()["type"].endswith("/digest-mismatch")
 
 
-def test_an_archival_code_already_held_is_refused(rt, client, token):
+def test_an_archival_code_already_held_warns_or_is_refused_as_the_profile_says(rt, client, token):
     first = client.post("/v1/sips", **form({"a.txt": b"x"}, metadata(), headers=auth(token)))
     assert first.status_code == 202
+    assert checks_by_code(sip_of(client, token, first.json()["id"]))["1-8"] == {"pass"}
     drain(rt)
-    again = client.post("/v1/sips", **form({"b.txt": b"y"}, metadata(), headers=auth(token)))
-    assert again.status_code == 422
-    assert again.json()["type"].endswith("/duplicate-archival-code")
+    lenient = client.post("/v1/sips", **form({"b.txt": b"y"}, metadata(), headers=auth(token)))
+    assert lenient.status_code == 202
+    assert checks_by_code(sip_of(client, token, lenient.json()["id"]))["1-8"] == {"warn"}
+    agency_profile(rt, duplicate_archival_code="fail")
+    strict = client.post("/v1/sips", **form({"c.txt": b"z"}, metadata(), headers=auth(token)))
+    assert strict.status_code == 422
+    assert strict.json()["type"].endswith("/duplicate-archival-code")
 
 
 def test_idempotency_key_replays_the_original_and_refuses_other_content(rt, client, token):

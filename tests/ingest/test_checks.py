@@ -85,6 +85,7 @@ def test_chinese_field_names_and_values_are_accepted_and_mapped():
         ({"creator": "abc\u202edef"}, "1-6", "bidirectional"),
         ({"title": "通知\ufffd"}, "1-6", "U+FFFD"),
         ({"archival_code": "A001/WS/2024"}, "1-7", "does not match"),
+        ({"archival_code": "A0012024"}, "1-7", "does not match"),
         ({"档号": "B002-WS-2024-Y-0001"}, "1-3", "twice"),
     ],
 )

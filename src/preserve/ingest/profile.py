@@ -2,7 +2,8 @@
 
 A profile is a JSON document (the shipped default: ``profiles/default.json`` beside this file)
 holding the metadata JSON Schema (checks 2-3, 2-4, 1-3, 1-4), the items whose absence is only a
-warning, the 档号 pattern (1-7), whether a 档号 already held fails or warns (1-8), the format
+warning, the 档号 pattern (1-7), whether a 档号 already held fails or warns (1-8; the shipped
+default warns, as the foundation accepted repeated codes), the format
 policy (3-3), the unpacking limits (P-1), the clamd address (4-2) and how long an unfinished
 resumable upload is kept. The profile used for an agency is the first that exists of
 ``<profiles_dir>/ingest/<agency>.json``, ``<profiles_dir>/ingest/default.json`` and the
