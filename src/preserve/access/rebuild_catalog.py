@@ -134,7 +134,15 @@ def rebuild_catalog(
     return report
 
 
-def _rebuild_one(rt, store, aip_id, trusted, options, report, agencies) -> None:
+def _rebuild_one(
+    rt: Runtime,
+    store: Store,
+    aip_id: str,
+    trusted: dict | None,
+    options: RebuildOptions,
+    report: CatalogRebuildReport,
+    agencies: set[str],
+) -> None:
     try:
         facts = read_bag(store, aip_id, trusted, deep=options.deep)
     except PreserveError as exc:
@@ -159,7 +167,9 @@ def _rebuild_one(rt, store, aip_id, trusted, options, report, agencies) -> None:
         )
 
 
-def _probe_others(rt: Runtime, facts: BagFacts, source: str, trusted) -> dict[str, bool]:
+def _probe_others(
+    rt: Runtime, facts: BagFacts, source: str, trusted: dict | None
+) -> dict[str, bool]:
     """target -> whether it holds a whole copy (signed tag manifest, every object's size)."""
     try:
         targets = [t.name for t in rt.profile(facts.profile).targets if t.name != source]
@@ -188,41 +198,12 @@ def catalogue_bag(
     now = utcnow()
     agency = get_or_create_agency(session, facts.agency)
     verified = {t for t, whole in copies.items() if whole}
-    sip = Sip(
-        id=facts.sip_id,
-        agency_id=agency.id,
-        state=_state(rt, facts.profile, verified),
-        storage_profile=facts.profile,
-        record_metadata=facts.metadata,
-        manifest=[
-            {"path": f.path, "size": f.size, "sha256": f.sha256, "sha512": f.sha512}
-            for f in facts.files
-        ],
-        reasons=[],
-        file_count=len(facts.files),
-        total_bytes=facts.total_bytes,
-        aip_id=facts.aip_id,
-        received_at=facts.received_at,
-        updated_at=now,
-        **_carried(facts),
-    )
-    session.add(sip)
+    session.add(_sip(facts, agency.id, _state(rt, facts.profile, verified), now))
     session.flush()
     session.add(_aip(facts, agency.id))
     session.flush()
     _restore_events(session, facts, agency.id)
-    for target, whole in sorted(copies.items()):
-        if whole:
-            session.add(
-                Replica(
-                    aip_id=facts.aip_id,
-                    target=target,
-                    state=ReplicaState.VERIFIED,
-                    verified_at=now,
-                )
-            )
-        else:
-            queue_copy(session, facts.aip_id, target)  # a pending replica and its job
+    _replicas(session, facts.aip_id, copies, now)
     how = "every payload byte re-hashed" if options.deep else "payload sizes checked"
     record_event(
         session,
@@ -237,6 +218,38 @@ def catalogue_bag(
         f"{', '.join(sorted(verified))}",
         agent="catalog rebuild",
     )
+
+
+def _sip(facts: BagFacts, agency_id: int, state: SipState, now: datetime) -> Sip:
+    return Sip(
+        id=facts.sip_id,
+        agency_id=agency_id,
+        state=state,
+        storage_profile=facts.profile,
+        record_metadata=facts.metadata,
+        manifest=[
+            {"path": f.path, "size": f.size, "sha256": f.sha256, "sha512": f.sha512}
+            for f in facts.files
+        ],
+        reasons=[],
+        file_count=len(facts.files),
+        total_bytes=facts.total_bytes,
+        aip_id=facts.aip_id,
+        received_at=facts.received_at,
+        updated_at=now,
+        **_carried(facts),
+    )
+
+
+def _replicas(session: Session, aip_id: str, copies: dict[str, bool], now: datetime) -> None:
+    """Whole copies are verified replicas; a missing one is a pending replica with its job."""
+    for target, whole in sorted(copies.items()):
+        if whole:
+            session.add(
+                Replica(aip_id=aip_id, target=target, state=ReplicaState.VERIFIED, verified_at=now)
+            )
+        else:
+            queue_copy(session, aip_id, target)
 
 
 def _carried(facts: BagFacts) -> dict:

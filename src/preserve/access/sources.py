@@ -116,7 +116,9 @@ def requested_or_candidates(rt: Runtime, record: AipRecord, requested: str | Non
     return [requested]
 
 
-def open_source(rt: Runtime, record: AipRecord, target: str, *, check_objects: bool = True):
+def open_source(
+    rt: Runtime, record: AipRecord, target: str, *, check_objects: bool = True
+) -> Source:
     """Verify one target's copy of the AIP; raise the reason it cannot be used."""
     store = rt.store(record.profile, target)
     head = read_bag_head(store, record.aip_id, rt.trusted_keys(), record.tagmanifest_sha256)

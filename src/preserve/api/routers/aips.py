@@ -9,7 +9,13 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from preserve.access import files as access_files
-from preserve.access.download import ArchiveFormat, iter_archive, negotiate, plan_archive
+from preserve.access.download import (
+    ArchiveFormat,
+    ArchivePlan,
+    iter_archive,
+    negotiate,
+    plan_archive,
+)
 from preserve.access.files import RangeNotSatisfiable
 from preserve.access.service import record_access
 from preserve.access.sources import AipRecord, Attempts, iter_sources, load_record
@@ -160,7 +166,7 @@ def _record(rt: Runtime, aip_id: str, who: Principal) -> AipRecord:
         return load_record(session, aip_id, agency_id=who.scope)
 
 
-def _first_plan(rt: Runtime, record: AipRecord, target: str | None):
+def _first_plan(rt: Runtime, record: AipRecord, target: str | None) -> ArchivePlan:
     attempts = Attempts()
     for source in iter_sources(rt, record, target, attempts):
         try:
