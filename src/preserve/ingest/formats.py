@@ -67,7 +67,7 @@ import threading
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -97,7 +97,14 @@ class FormatMatch:
     method: str  # "signature", "container", "extension" (fido's match types) or "local"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # by hand: dataclasses.asdict deep-copies, 0.2 ms a file on a SIP of 10,000 files
+        return {
+            "puid": self.puid,
+            "name": self.name,
+            "version": self.version,
+            "mime": self.mime,
+            "method": self.method,
+        }
 
 
 OFD_MATCH = FormatMatch("preserve-fmt/ofd", "OFD (GB/T 33190)", None, "application/ofd", "local")

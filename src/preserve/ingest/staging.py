@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from preserve.digests import MultiHasher
@@ -29,7 +29,7 @@ class StagedFile:
     sha512: str
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {"path": self.path, "size": self.size, "sha256": self.sha256, "sha512": self.sha512}
 
 
 def sip_dir(staging_root: Path, sip_id: str) -> Path:
