@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.requests import ClientDisconnect
 
 from preserve.api.deps import Principal, db, require, runtime
 from preserve.api.problems import PROBLEM_RESPONSES
@@ -14,6 +15,7 @@ from preserve.api.schemas import SipAccepted, SipOut
 from preserve.catalog.models import Role, Sip, SipState
 from preserve.catalog.repository import get_sip
 from preserve.errors import Conflict
+from preserve.ingest.receive import MalformedUpload
 from preserve.ingest.submit import BAG_TYPES, submit
 from preserve.runtime import Runtime
 
@@ -119,14 +121,17 @@ async def create_sip(
     upload (a failure is answered as problem+json listing every failed check, and recorded as a
     REJECTED SIP); answers 202 once the files are fsynced and the SIP is committed. Format,
     encryption and virus checks follow in the worker; poll ``GET /v1/sips/{id}``."""
-    done = await submit(
-        rt,
-        who.agency_id,
-        request.stream(),
-        request.headers.get("content-type", ""),
-        idempotency_key=idempotency_key,
-        content_digest=content_digest,
-    )
+    try:
+        done = await submit(
+            rt,
+            who.agency_id,
+            request.stream(),
+            request.headers.get("content-type", ""),
+            idempotency_key=idempotency_key,
+            content_digest=content_digest,
+        )
+    except ClientDisconnect:  # staging is already cleaned; retry with the same key
+        raise MalformedUpload("the connection closed before the body was complete") from None
     response.headers["Location"] = f"/v1/sips/{done.sip_id}"
     if done.replay:
         response.status_code = status.HTTP_200_OK

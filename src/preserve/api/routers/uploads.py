@@ -7,6 +7,7 @@ See :mod:`preserve.ingest.uploads` for the protocol; a finished upload joins a S
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
+from starlette.requests import ClientDisconnect
 
 from preserve.api.deps import Principal, require, runtime
 from preserve.api.problems import PROBLEM_RESPONSES
@@ -93,14 +94,17 @@ async def append(
     """Append the body at ``Upload-Offset`` (must be the server's offset, else 409)."""
     if content_type.split(";")[0].strip() != "application/offset+octet-stream":
         raise UnsupportedMediaType("PATCH bodies must be application/offset+octet-stream")
-    upload = await uploads.append(
-        rt.sessions,
-        rt.settings.staging_dir,
-        upload_id,
-        who.agency_id,
-        upload_offset,
-        request.stream(),
-    )
+    try:
+        upload = await uploads.append(
+            rt.sessions,
+            rt.settings.staging_dir,
+            upload_id,
+            who.agency_id,
+            upload_offset,
+            request.stream(),
+        )
+    except ClientDisconnect:  # what arrived is kept; the client asks HEAD and goes on
+        return Response(status_code=400, headers=TUS)
     return Response(status_code=204, headers=_headers(upload))
 
 
