@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 import sys
 import threading
@@ -30,6 +31,7 @@ def serve(
     child = _WorkerSupervisor() if worker else None
     if child:
         child.start()
+    _exit_cleanly_on_signals()
     try:
         from preserve.api.app import create_app
 
@@ -37,6 +39,18 @@ def serve(
     finally:
         if child:
             child.stop()
+
+
+def _exit_cleanly_on_signals() -> None:
+    """uvicorn re-raises the signal that stopped it once it has shut down; with the default
+    handler that kills the process before ``finally`` can stop the worker child. A handler of
+    our own turns it into SystemExit, so the child is always stopped with the server."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
 
 
 def worker() -> None:
