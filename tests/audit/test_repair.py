@@ -53,8 +53,8 @@ def forge_tag_manifest(root: Path) -> None:
 
 
 DAMAGE = {
-    "flipped-byte": (flip_byte, AuditOutcome.MISMATCH, "docs/notice.pdf"),
-    "truncation": (truncate, AuditOutcome.MISMATCH, "附件/说明.txt"),
+    "flipped-byte": (flip_byte, AuditOutcome.MISMATCH, "data/docs/notice.pdf"),
+    "truncation": (truncate, AuditOutcome.MISMATCH, "data/附件/说明.txt"),
     "deletion": (delete, AuditOutcome.MISSING, "data/附件/说明.txt"),
     "forged-tag-manifest": (forge_tag_manifest, AuditOutcome.SIGNATURE_INVALID, bag.TAGMANIFEST),
 }

@@ -104,12 +104,16 @@ def audit_replica(
         if hashed.digest != f.sha256:
             result.problems.append(
                 FileProblem(
-                    f.path, AuditOutcome.MISMATCH, f"sha256 {hashed.digest}, expected {f.sha256}"
+                    f"data/{f.path}",
+                    AuditOutcome.MISMATCH,
+                    f"sha256 {hashed.digest}, expected {f.sha256}",
                 )
             )
         elif manifest is not None and manifest.get(f"data/{f.path}") != f.sha256:
             result.problems.append(
-                FileProblem(f.path, AuditOutcome.MISMATCH, "bag manifest disagrees with catalogue")
+                FileProblem(
+                    f"data/{f.path}", AuditOutcome.MISMATCH, "bag manifest disagrees with catalogue"
+                )
             )
     result.problems.extend(  # 国密 bags: the SM2 signature and every file again by SM3
         FileProblem(p.path, AuditOutcome(p.outcome), p.detail)
