@@ -39,11 +39,12 @@ def holdings(
     ``covered_since``), also the replicas whose last check is later (coverage as of now)."""
     since = None
     if default_since is not None:
-        since = (
-            case(covered_since, value=Replica.target, else_=default_since)
-            if covered_since
-            else literal(default_since, UTCDateTime())
-        )
+        fallback = literal(default_since, UTCDateTime())
+        whens = [
+            (Replica.target == name, literal(ts, UTCDateTime()))
+            for name, ts in (covered_since or {}).items()
+        ]
+        since = case(*whens, else_=fallback) if whens else fallback
     covered = (
         func.sum(case((Replica.last_audit_at > since, 1), else_=0))
         if since is not None
