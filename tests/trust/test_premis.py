@@ -65,6 +65,19 @@ def test_the_premis_export_validates_and_describes_the_aip(rt, client, make_toke
     assert "agency:agency-a" in agents and "preserve" in agents
 
 
+def test_the_aip_carries_valid_premis(rt, client, make_token, schema):
+    """The bag itself holds PREMIS (objects, events, agents as packaged) on every target."""
+    aip_id = ingest(rt, client, make_token())
+    for target in rt.profile().targets:
+        path = next(Path(target.root).glob(f"aips/*/*/{aip_id}/metadata/premis.xml"))
+        doc = etree.parse(str(path))
+        schema.assertValid(doc)
+        names = {o.findtext("p:originalName", namespaces=NS) for o in doc.iterfind("p:object", NS)}
+        assert set(FILES) <= names
+        types = {e.findtext("p:eventType", namespaces=NS) for e in doc.iterfind("p:event", NS)}
+        assert {"ingestion", "format identification", "validation"} <= types
+
+
 def test_premis_follows_the_aip_role_rules(rt, client, make_token):
     from preserve.catalog.models import Role
 

@@ -14,6 +14,7 @@ Layout (every store holds the same keys under ``aips/ab/cd/<aip-id>/``)::
     metadata/events.json                              PREMIS-style events up to packaging
     metadata/checks.json                              the four-property report (DA/T 70)
     metadata/receipt.json                             the signed receipt given to the agency
+    metadata/premis.xml                               PREMIS 3: objects, events, agents at packaging
     metadata/sip/...                                  the sender's tag files and metadata, as sent
     tagmanifest-sha256.txt, tagmanifest-sha512.txt    digests of all the above
     signature/tagmanifest-sha256.txt.sig              Ed25519 signature over the tag manifest

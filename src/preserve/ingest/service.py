@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from preserve.catalog.db import after_commit
 from preserve.catalog.events import EventType, Outcome, event_to_dict, record_event
-from preserve.catalog.models import Agency, Aip, File, Sip, SipState, new_id
+from preserve.catalog.models import Agency, Aip, Event, File, Sip, SipState, new_id
 from preserve.catalog.repository import events_for
 from preserve.catalog.types import utcnow
 from preserve.ingest import bag as bagit
@@ -27,6 +27,7 @@ from preserve.ingest.worker_checks import format_checks, virus_checks
 from preserve.jobs.queue import enqueue
 from preserve.runtime import Runtime
 from preserve.trust.guomi import guomi_signer
+from preserve.trust.premis import aip_premis
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +245,8 @@ def _package(
         rt.signing_key,
     )
     session.flush()
-    events = [event_to_dict(e) for e in events_for(session, "sip", sip.id)]
+    events_rows = list(events_for(session, "sip", sip.id))
+    events = [event_to_dict(e) for e in events_rows]
     built = bagit.write_bag(
         bag_dir(staging, sip.id),
         [
@@ -258,6 +260,7 @@ def _package(
             "events.json": events,
             "checks.json": {"sip_id": sip.id, "checks": report.to_list()},
             "receipt.json": receipt,
+            "premis.xml": _premis_document(sip, aip_id, files, identifications, events_rows),
             **_sender_files(sender_dir(staging, sip.id)),
         },
         rt.signing_key,
@@ -334,6 +337,37 @@ def _create_aip(
         session.execute(File.__table__.insert(), rows)
     session.expire(aip, ["files"])
     return aip
+
+
+def _premis_document(
+    sip: Sip,
+    aip_id: str,
+    files: list[StagedFile],
+    identifications: list[Identification],
+    events: list[Event],
+) -> bytes:
+    """PREMIS 3 XML for the AIP as packaged, from a transient (never added) AIP object."""
+    by_path = {i.path: i for i in identifications}
+    aip = Aip(
+        id=aip_id,
+        title=sip.record_metadata["title"],
+        archival_code=sip.record_metadata["archival_code"],
+        record_metadata=sip.record_metadata,
+        files=[
+            File(
+                path=f.path,
+                size=f.size,
+                sha256=f.sha256,
+                sha512=f.sha512,
+                puid=by_path[f.path].puid if f.path in by_path else None,
+                format_name=by_path[f.path].format_name if f.path in by_path else None,
+                format_method=by_path[f.path].method if f.path in by_path else None,
+            )
+            for f in files
+        ],
+        replicas=[],
+    )
+    return aip_premis(aip, events, sip.agency.name)
 
 
 def _bag_info(sip: Sip, aip_id: str, metadata: dict[str, Any]) -> dict[str, str]:
