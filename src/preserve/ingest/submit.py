@@ -32,6 +32,7 @@ import anyio
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from preserve.catalog.db import session_scope
+from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Agency, new_id
 from preserve.errors import Conflict, InvalidInput
 from preserve.ingest import uploads
@@ -56,6 +57,7 @@ from preserve.ingest.staging import (
     sip_dir,
 )
 from preserve.runtime import Runtime
+from preserve.storage.placement import profile_for_sip
 
 BAG_TYPES = {
     "application/zip",
@@ -99,11 +101,16 @@ async def submit(
     *,
     idempotency_key: str | None = None,
     content_digest: str | None = None,
+    profile_override: str | None = None,
 ) -> Submitted:
+    """Receive, check and register one SIP. ``profile_override`` (an administrator's choice of
+    storage profile for this SIP) is checked before a byte of the body is read."""
     sip_id = new_id()
     staging = rt.settings.staging_dir
     try:
-        agency_name = await anyio.to_thread.run_sync(_agency_name, rt, agency_id)
+        agency_name, placement = await anyio.to_thread.run_sync(
+            _placement, rt, agency_id, profile_override
+        )
         profile = load_profile(rt.settings.profiles_dir, agency_name)
         try:
             received = await _receive(rt, sip_id, chunks, content_type, content_digest, profile)
@@ -111,20 +118,35 @@ async def submit(
             exc.extra["sip_id"] = sip_id
             refused = _Received("multipart")
             await anyio.to_thread.run_sync(
-                _record_refusal, rt, agency_id, sip_id, exc.report, refused, profile
+                _record_refusal, rt, agency_id, sip_id, exc.report, refused, profile, placement
             )
             raise
         return await anyio.to_thread.run_sync(
-            _check_and_register, rt, agency_id, sip_id, received, profile, idempotency_key
+            _check_and_register,
+            rt,
+            agency_id,
+            sip_id,
+            received,
+            profile,
+            idempotency_key,
+            placement,
         )
     finally:  # accepted: the payload stays in staging; anything else: nothing is left
         incoming = sip_dir(staging, sip_id) / "incoming"
         shutil.rmtree(incoming, ignore_errors=True)
 
 
-def _agency_name(rt: Runtime, agency_id: int) -> str:
+@dataclass(frozen=True)
+class _Placement:
+    profile_ref: str
+    overridden: bool
+
+
+def _placement(rt: Runtime, agency_id: int, override: str | None) -> tuple[str, _Placement]:
     with session_scope(rt.sessions) as session:
-        return session.get(Agency, agency_id).name
+        agency = session.get(Agency, agency_id)
+        ref = profile_for_sip(rt, agency, override)
+        return agency.name, _Placement(ref, override is not None)
 
 
 async def _receive(
@@ -256,12 +278,13 @@ def _check_and_register(
     received: _Received,
     profile: IngestProfile,
     key: str | None,
+    placement: _Placement,
 ) -> Submitted:
     staging = rt.settings.staging_dir
     try:
         with session_scope(rt.sessions) as session:
             agency = session.get(Agency, agency_id)
-            profile_ref = agency.storage_profile or rt.settings.storage_profile
+            profile_ref = placement.profile_ref
             _take_uploads(session, rt, agency_id, sip_id, received, profile)
             intake = check_intake(
                 session,
@@ -290,12 +313,23 @@ def _check_and_register(
                 source=received.source,
                 idempotency_key=key,
             )
+            if placement.overridden:
+                record_event(
+                    session,
+                    EventType.PROFILE_OVERRIDE,
+                    Outcome.SUCCESS,
+                    object_type="sip",
+                    object_id=sip_id,
+                    agency_id=agency_id,
+                    detail=f"stored under profile {profile_ref!r} by an administrator's choice",
+                    agent="api:admin",
+                )
             uploads.consume(session, staging, received.uploads, sip_id)
             session.flush()
             state = sip.state.value
     except ChecksFailed as exc:
         discard(staging, sip_id)
-        _record_refusal(rt, agency_id, sip_id, exc.report, received, profile)
+        _record_refusal(rt, agency_id, sip_id, exc.report, received, profile, placement)
         raise
     except DbIntegrityError:
         discard(staging, sip_id)
@@ -375,6 +409,7 @@ def _record_refusal(
     report: Report,
     received: _Received,
     profile: IngestProfile,
+    placement: _Placement,
 ) -> None:
     """The refused transfer on record: a REJECTED SIP and a rejection event."""
     from preserve.ingest.intake import metadata_from_bag_info
@@ -393,6 +428,6 @@ def _record_refusal(
             report,
             _files(received),
             normalize(doc)[0],
-            agency.storage_profile or rt.settings.storage_profile,
+            placement.profile_ref,
             received.source,
         )

@@ -14,7 +14,7 @@ from preserve.api.problems import PROBLEM_RESPONSES
 from preserve.api.schemas import SipAccepted, SipOut
 from preserve.catalog.models import Role, Sip, SipState
 from preserve.catalog.repository import get_sip
-from preserve.errors import Conflict
+from preserve.errors import Conflict, Forbidden
 from preserve.ingest.receive import MalformedUpload
 from preserve.ingest.submit import BAG_TYPES, submit
 from preserve.runtime import Runtime
@@ -116,11 +116,18 @@ async def create_sip(
     rt: Runtime = Depends(runtime),
     idempotency_key: str | None = Header(default=None, max_length=255),
     content_digest: str | None = Header(default=None),
+    storage_profile: str | None = Header(
+        default=None,
+        alias="Preserve-Storage-Profile",
+        description="Admin only: store this SIP under the named profile instead of the agency's.",
+    ),
 ) -> SipAccepted:
     """Streams the files to staging while hashing them and runs every check that needs only the
     upload (a failure is answered as problem+json listing every failed check, and recorded as a
     REJECTED SIP); answers 202 once the files are fsynced and the SIP is committed. Format,
     encryption and virus checks follow in the worker; poll ``GET /v1/sips/{id}``."""
+    if storage_profile is not None and who.role != Role.ADMIN:
+        raise Forbidden("only an administrator may choose the storage profile of a SIP")
     try:
         done = await submit(
             rt,
@@ -129,6 +136,7 @@ async def create_sip(
             request.headers.get("content-type", ""),
             idempotency_key=idempotency_key,
             content_digest=content_digest,
+            profile_override=storage_profile,
         )
     except ClientDisconnect:  # staging is already cleaned; retry with the same key
         raise MalformedUpload("the connection closed before the body was complete") from None
