@@ -79,9 +79,17 @@ class FilesystemStore:
         return ObjectInfo(key, st.st_size)
 
     def list(self, prefix: str = "") -> Iterator[str]:
-        if not self.root.is_dir():
+        """Walk only the deepest directory the prefix names, not the whole store."""
+        start = self.root
+        head = prefix.rpartition("/")[0]
+        if head:
+            parts = head.split("/")
+            if any(p in ("", ".", "..") for p in parts):
+                return
+            start = self.root.joinpath(*parts)
+        if not start.is_dir():
             return
-        for dirpath, _dirs, files in os.walk(self.root):
+        for dirpath, _dirs, files in os.walk(start):
             rel = Path(dirpath).relative_to(self.root).as_posix()
             for name in files:
                 if name.startswith(_TMP_PREFIX):
