@@ -4,6 +4,7 @@ signed AIP with its four-property report and receipt."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +228,7 @@ def _package(
     report: Report,
 ) -> None:
     aip_id = new_id()
+    packaged_at = utcnow()
     staging = rt.settings.staging_dir
     metadata = dict(sip.record_metadata)
     registry = identifications[0].registry if identifications else ""
@@ -255,7 +257,7 @@ def _package(
         ],
         _bag_info(sip, aip_id, metadata),
         {
-            "record.json": _record_document(sip, aip_id, metadata),
+            "record.json": _record_document(sip, aip_id, metadata, packaged_at),
             "formats.json": [i.to_dict() for i in identifications],
             "events.json": events,
             "checks.json": {"sip_id": sip.id, "checks": report.to_list()},
@@ -266,7 +268,7 @@ def _package(
         rt.signing_key,
         sm2_key=guomi_signer(rt, sip.storage_profile),
     )
-    aip = _create_aip(session, sip, aip_id, files, identifications, built)
+    aip = _create_aip(session, sip, aip_id, files, identifications, built, packaged_at)
     sip.state = SipState.VALIDATED
     sip.aip_id = aip.id
     sip.check_report = report.to_list()
@@ -302,10 +304,12 @@ def _create_aip(
     files: list[StagedFile],
     identifications: list[Identification],
     built: bagit.BuiltBag,
+    created_at: datetime,
 ) -> Aip:
     """The AIP row and its file rows, the files in one bulk insert."""
     aip = Aip(
         id=aip_id,
+        created_at=created_at,
         sip_id=sip.id,
         agency_id=sip.agency_id,
         storage_profile=sip.storage_profile,
@@ -382,9 +386,12 @@ def _bag_info(sip: Sip, aip_id: str, metadata: dict[str, Any]) -> dict[str, str]
     }
 
 
-def _record_document(sip: Sip, aip_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
+def _record_document(
+    sip: Sip, aip_id: str, metadata: dict[str, Any], packaged_at: datetime
+) -> dict[str, Any]:
     return {
         "aip_id": aip_id,
+        "aip_created_at": packaged_at.isoformat(),
         "sip_id": sip.id,
         "agency": sip.agency.name,
         "storage_profile": sip.storage_profile,
