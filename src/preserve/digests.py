@@ -8,6 +8,7 @@ algorithm: the pass runs at about the speed of the slowest algorithm, not their 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
@@ -20,6 +21,9 @@ def new_hash(algorithm: str) -> hashlib._Hash:
     if algorithm == "sm3":
         return hashlib.new("sm3")
     return hashlib.new(algorithm)
+
+
+_POOL_LOCK = threading.Lock()
 
 
 class MultiHasher:
@@ -47,10 +51,16 @@ class MultiHasher:
         return {alg: h.hexdigest() for alg, h in self.hashes.items()}
 
     @classmethod
+    def pool(cls) -> ThreadPoolExecutor:
+        """The shared threads that hashing (and writing beside it) runs on."""
+        return cls._shared_pool()
+
+    @classmethod
     def _shared_pool(cls) -> ThreadPoolExecutor:
-        if cls._pool is None:
-            cls._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hash")
-        return cls._pool
+        with _POOL_LOCK:
+            if cls._pool is None:
+                cls._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hash")
+            return cls._pool
 
 
 def hash_stream(

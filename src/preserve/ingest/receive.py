@@ -13,6 +13,7 @@ bytes as they arrive: check 1-12 (the package unchanged in transfer).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import os
@@ -222,6 +223,32 @@ class BodyDigest:
         return report.checks[0] if report.checks else None
 
 
+class _Pipeline:
+    """Hands batches to a worker thread one at a time, in order, while the event loop goes on
+    reading the next batch from the socket: receiving overlaps parsing, hashing and writing."""
+
+    def __init__(self, work) -> None:
+        self._work = work
+        self._pending: asyncio.Future | None = None
+
+    async def push(self, data: bytes) -> None:
+        await self.drain(raise_errors=True)
+        self._pending = asyncio.ensure_future(anyio.to_thread.run_sync(self._work, data))
+
+    async def drain(self, raise_errors: bool = False) -> None:
+        """Wait for the batch in flight. On the error path (``raise_errors`` false) its own
+        error is dropped: the one being handled already says what went wrong, and the thread
+        must be done before the staged files are closed and removed."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            await asyncio.shield(pending)
+        except Exception:
+            if raise_errors:
+                raise
+
+
 async def receive_multipart(
     chunks: AsyncIterator[bytes],
     content_type: str,
@@ -249,14 +276,19 @@ async def receive_multipart(
         digest.update(data)
         parser.write(data)
 
+    feeding = _Pipeline(feed)
     try:
-        async for chunk in chunks:
-            batch += chunk
-            if len(batch) >= BATCH_BYTES:
-                await anyio.to_thread.run_sync(feed, bytes(batch))
-                batch.clear()
-        if batch:
-            await anyio.to_thread.run_sync(feed, bytes(batch))
+        try:
+            async for chunk in chunks:
+                batch += chunk
+                if len(batch) >= BATCH_BYTES:
+                    await feeding.push(bytes(batch))
+                    batch.clear()
+            if batch:
+                await feeding.push(bytes(batch))
+            await feeding.drain(raise_errors=True)
+        finally:
+            await feeding.drain()
         parser.finalize()
     except UnsafePath as exc:
         handler.abort()

@@ -14,6 +14,9 @@ from pathlib import Path
 from preserve.digests import MultiHasher
 from preserve.errors import InvalidInput
 
+PARALLEL_WRITE_BYTES = 256 * 1024
+"""Chunks this large are written on another thread while they are hashed."""
+
 
 class FileTooLarge(InvalidInput):
     slug = "file-too-large"
@@ -94,8 +97,15 @@ class StagingWriter:
     def write(self, data: bytes | memoryview) -> None:
         if self._hasher.size + len(data) > self.max_bytes:
             raise FileTooLarge(f"{self.relpath} is larger than {self.max_bytes} bytes")
-        self._hasher.update(data)
-        self._out.write(data)
+        if len(data) < PARALLEL_WRITE_BYTES:
+            self._hasher.update(data)
+            self._out.write(data)
+            return
+        writing = MultiHasher.pool().submit(self._out.write, data)
+        try:
+            self._hasher.update(data)
+        finally:
+            writing.result()
 
     def finish(self) -> StagedFile:
         self._out.flush()
