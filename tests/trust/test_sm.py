@@ -183,7 +183,7 @@ def test_a_changed_payload_byte_is_caught_by_sha256_and_by_sm3(rt, guomi_aip):
 
     found = outcomes(rt)
     assert found["site-a-disk"] == []
-    assert ("附件/说明.txt", "sha256") in found["site-b-nas"]
+    assert ("data/附件/说明.txt", "sha256") in found["site-b-nas"]
     assert ("data/附件/说明.txt", "sm3") in found["site-b-nas"]
 
 
