@@ -83,7 +83,3 @@ def hash_stream(
                 break
             hasher.update(data)
     return hasher.hexdigests(), hasher.size
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -169,11 +169,6 @@ def replicas_to_audit(rt: Runtime, selection: Selection, now: datetime) -> list[
         return [(a, t) for a, t in session.execute(stmt)]
 
 
-def bytes_to_audit(rt: Runtime, aip_ids: list[str] | None, target: str | None) -> int:
-    """Total payload bytes an :func:`audit_all` call will read (for a progress bar)."""
-    return selection_bytes(rt, Selection(aip_ids, target))
-
-
 def selection_bytes(rt: Runtime, selection: Selection, now: datetime | None = None) -> int:
     pairs = replicas_to_audit(rt, selection, now or utcnow())
     ids = sorted({a for a, _ in pairs})

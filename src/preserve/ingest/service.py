@@ -399,7 +399,3 @@ def _record_document(
         "source": sip.source,
         "metadata": metadata,
     }
-
-
-def staging_payload_root(staging_root: Path, sip_id: str) -> Path:
-    return bag_dir(staging_root, sip_id) / "data"
