@@ -34,6 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from support.moto_server import MotoServer  # noqa: E402
+from support.profiles import write_disk_and_s3_profile  # noqa: E402
 from support.server import Server, cli_env, run_cli  # noqa: E402
 
 MIB = 1024 * 1024
@@ -43,35 +44,9 @@ BASELINES = ("get_object", "get_object+fsync", "download_file", "download_file+f
 
 
 def profile(work: Path, endpoint: str) -> Path:
-    folder = work / "profiles"
-    folder.mkdir()
-    (folder / "local.toml").write_text(
-        f"""
-name = "local"
-[policy]
-min_copies = 2
-min_sites = 2
-min_media = 2
-[[targets]]
-name = "site-a-disk"
-kind = "filesystem"
-site = "site-a"
-media = "disk"
-root = "{work / "stores" / "site-a-disk"}"
-[[targets]]
-name = "object-store-b"
-kind = "s3"
-site = "site-b"
-media = "object-storage"
-endpoint = "{endpoint}"
-bucket = "{BUCKET}"
-region = "us-east-1"
-access_key_env = "STORE_B_KEY"
-secret_key_env = "STORE_B_SECRET"
-""",
-        encoding="utf-8",
+    return write_disk_and_s3_profile(
+        work / "profiles", work / "stores" / "site-a-disk", endpoint, BUCKET
     )
-    return folder
 
 
 def body(files: list[tuple[str, int]], code: str) -> Iterator[bytes]:

@@ -19,6 +19,7 @@ from preserve.runtime import Runtime
 from preserve.storage.base import ObjectUnavailable, read_bytes
 from preserve.storage.layout import aip_key
 from support.moto_server import MotoServer
+from support.profiles import write_disk_and_s3_profile
 
 COLD = "cold-glacier"
 AIPS = 8
@@ -32,36 +33,18 @@ def moto():
 
 
 def write_profile(settings, endpoint: str, bucket: str, storage_class: str | None) -> None:
-    cls = f'storage_class = "{storage_class}"' if storage_class else ""
-    (settings.profiles_dir / "local.toml").write_text(
-        f"""
-name = "local"
-[policy]
-min_copies = 2
-min_sites = 2
-min_media = 2
-audit_interval_days = 30
-
-[[targets]]
-name = "site-a-disk"
-kind = "filesystem"
-site = "site-a"
-media = "disk"
-root = "{settings.resolved_data_dir.parent / "stores" / "site-a-disk"}"
-
-[[targets]]
-name = "{COLD}"
-kind = "s3"
-site = "site-c"
-media = "tape"
-endpoint = "{endpoint}"
-bucket = "{bucket}"
-region = "us-east-1"
-{cls}
-access_key_env = "COLD_KEY"
-secret_key_env = "COLD_SECRET"
-""",
-        encoding="utf-8",
+    write_disk_and_s3_profile(
+        settings.profiles_dir,
+        settings.resolved_data_dir.parent / "stores" / "site-a-disk",
+        endpoint,
+        bucket,
+        s3_name=COLD,
+        s3_site="site-c",
+        s3_media="tape",
+        storage_class=storage_class,
+        key_env="COLD_KEY",
+        secret_env="COLD_SECRET",
+        audit_interval_days=30,
     )
 
 

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from support.moto_server import MotoServer
+from support.profiles import write_disk_and_s3_profile
 from support.records import MINIMAL_PDF, form, metadata
 from support.server import Server, cli_env, run_cli
 
@@ -40,35 +41,8 @@ def moto():
 
 @pytest.fixture
 def env(tmp_path: Path, database_url: str, moto: MotoServer) -> dict[str, str]:
-    profiles = tmp_path / "profiles"
-    profiles.mkdir()
-    (profiles / "local.toml").write_text(
-        f"""
-name = "local"
-[policy]
-min_copies = 2
-min_sites = 2
-min_media = 2
-
-[[targets]]
-name = "site-a-disk"
-kind = "filesystem"
-site = "site-a"
-media = "disk"
-root = "{tmp_path / "stores" / "site-a-disk"}"
-
-[[targets]]
-name = "object-store-b"
-kind = "s3"
-site = "site-b"
-media = "object-storage"
-endpoint = "{moto.endpoint}"
-bucket = "aips-b"
-region = "us-east-1"
-access_key_env = "STORE_B_KEY"
-secret_key_env = "STORE_B_SECRET"
-""",
-        encoding="utf-8",
+    profiles = write_disk_and_s3_profile(
+        tmp_path / "profiles", tmp_path / "stores" / "site-a-disk", moto.endpoint, "aips-b"
     )
     values = cli_env(tmp_path / "var", database_url, profiles)
     values.update(STORE_B_KEY="testing", STORE_B_SECRET="testing")
