@@ -28,12 +28,13 @@ from pathlib import Path
 
 import bagit
 
+from preserve.aip import bag as ourbag
+from preserve.aip.layout import aip_prefix
 from preserve.audit.auditor import AuditOutcome, audit_replica
 from preserve.catalog.models import Aip, File
-from preserve.ingest import bag as ourbag
 from preserve.storage.filesystem import FilesystemStore
-from preserve.storage.layout import aip_prefix
 from preserve.trust import keys
+from preserve.trust.signing import tagmanifest_signer
 
 MiB = 1024 * 1024
 
@@ -63,7 +64,8 @@ def make_bag(store_root: Path, key, payload: dict[str, Callable[[Path], None]]) 
                     h.update(chunk)
         hexd = {a: h.hexdigest() for a, h in digests.items()}
         entries.append(ourbag.PayloadEntry(rel, path.stat().st_size, hexd))
-    built = ourbag.write_bag(root, entries, {"Source-Organization": "bench"}, {}, key)
+    sign = tagmanifest_signer(key, ourbag.TAGMANIFEST)
+    built = ourbag.write_bag(root, entries, {"Source-Organization": "bench"}, {}, sign)
     aip.tagmanifest_sha256 = built.tagmanifest_sha256
     aip.files = [File(path=e.path, size=e.size, sha256=e.digests["sha256"]) for e in entries]
     return aip

@@ -112,7 +112,7 @@ def ours(env: dict[str, str], aip_id: str, out: Path) -> float:
 
 
 def baseline(moto: MotoServer, aip_id: str, out: Path, how: str) -> float:
-    from preserve.storage.layout import aip_prefix
+    from preserve.aip.layout import aip_prefix
 
     client = moto.client()
     prefix = aip_prefix(aip_id) + "data/"

@@ -1,19 +1,44 @@
-"""The domain error tree.
+"""The one error tree of preserve.
 
 Every error a user can cause or meet carries its meaning in its type: a stable problem
 ``type`` slug (rendered as ``https://preserve.dev/problems/<slug>``), a title and an HTTP
 status. The API renders them as RFC 9457 problem+json; the CLI prints ``str(error)`` on one
-line and exits non-zero.
+line and exits non-zero. Library errors (botocore, bagit, OSError) are mapped to these at the
+boundary where they are met, with ``raise ... from exc``.
 
-    PreserveError
-    ├── NotFound                     404  (unknown id, or another agency's id)
-    ├── Unauthorized                 401
-    ├── Forbidden                    403
-    ├── InvalidInput                 422  (bad metadata, unsafe path, no files, ...)
-    ├── Conflict                     409
-    ├── ConfigurationError           500  (a profile or setting that cannot work)
-    ├── StorageError                 503  (see preserve.storage.base for its subtree)
-    └── IntegrityError               500  (a digest or signature that does not verify)
+    PreserveError                              500
+    ├── NotFound                               404  (unknown id, or another agency's id)
+    ├── Unauthorized                           401
+    ├── Forbidden                              403
+    ├── InvalidInput                           422  (the request is at fault; never retried)
+    │   ├── InvalidMetadata                    422
+    │   ├── UnsafePath                         422
+    │   ├── NoFiles                            422
+    │   ├── UploadIncomplete                   422
+    │   ├── UnknownProfile                     422
+    │   ├── FileTooLarge                       413
+    │   ├── UnsupportedMediaType               415
+    │   └── MalformedUpload                    400
+    ├── Conflict                               409
+    │   ├── IdempotencyConflict                409
+    │   └── ReceiptNotReady                    409
+    ├── RangeNotSatisfiable                    416
+    ├── NotAcceptable                          406
+    ├── ConfigurationError                     500  (a profile or setting that cannot work)
+    ├── IntegrityError                         500  (a digest or signature that does not verify)
+    ├── ScannerUnavailable                     503
+    └── Retryable                              503  (the same work may succeed later, unchanged)
+        └── StorageError                       503  a storage target failed or is unreachable
+            ├── ObjectNotFound                 404  no object under that key
+            ├── ObjectExists                   409  put() without overwrite on an existing key
+            ├── ObjectUnavailable              503  exists but cannot be read now (cold tier)
+            ├── ObjectCorrupt                  502  the store's own checksum disagrees (not retried)
+            ├── SourceUnavailable              503  a copy's source failed, not its destination
+            └── NoHealthySource                503  no copy of the AIP can be read now
+
+The job worker decides from this tree alone what to do with a failed job: a
+:class:`Retryable` whose ``retryable`` is true waits and runs again (an outage of its
+resource when ``resource_down``), anything else counts as a failed attempt.
 """
 
 from __future__ import annotations
@@ -56,10 +81,75 @@ class InvalidInput(PreserveError):
     status = 422
 
 
+class InvalidMetadata(InvalidInput):
+    slug = "invalid-metadata"
+    title = "The record metadata is not valid"
+
+
+class UnsafePath(InvalidInput):
+    slug = "unsafe-path"
+    title = "A file path would escape the package or is not portable"
+
+
+class NoFiles(InvalidInput):
+    slug = "no-files"
+    title = "The SIP carries no files"
+
+
+class UploadIncomplete(InvalidInput):
+    slug = "upload-incomplete"
+    title = "The upload is not finished"
+
+
+class UnknownProfile(InvalidInput):
+    slug = "unknown-storage-profile"
+    title = "No usable storage profile by that name"
+
+
+class FileTooLarge(InvalidInput):
+    slug = "file-too-large"
+    title = "A file is larger than this archive accepts"
+    status = 413
+
+
+class UnsupportedMediaType(InvalidInput):
+    slug = "unsupported-media-type"
+    title = "The request body is not of a type this endpoint accepts"
+    status = 415
+
+
+class MalformedUpload(InvalidInput):
+    slug = "malformed-upload"
+    title = "The multipart body could not be read"
+    status = 400
+
+
 class Conflict(PreserveError):
     slug = "conflict"
     title = "Conflict with the current state"
     status = 409
+
+
+class IdempotencyConflict(Conflict):
+    slug = "idempotency-key-reused"
+    title = "The Idempotency-Key was used for other content"
+
+
+class ReceiptNotReady(Conflict):
+    slug = "receipt-not-ready"
+    title = "The SIP has no receipt (yet)"
+
+
+class RangeNotSatisfiable(PreserveError):
+    slug = "range-not-satisfiable"
+    title = "The requested range is outside the file"
+    status = 416
+
+
+class NotAcceptable(PreserveError):
+    slug = "not-acceptable"
+    title = "No archive format the client accepts"
+    status = 406
 
 
 class ConfigurationError(PreserveError):
@@ -72,3 +162,68 @@ class IntegrityError(PreserveError):
     slug = "integrity"
     title = "A digest or signature did not verify"
     status = 500
+
+
+class ScannerUnavailable(PreserveError):
+    slug = "virus-scanner-unavailable"
+    title = "The virus scanner cannot be reached"
+    status = 503
+
+
+class Retryable(PreserveError):
+    """The same work may succeed later without anyone changing it (a store is down)."""
+
+    slug = "unavailable"
+    title = "A service the work needs is unavailable now"
+    status = 503
+    retryable: ClassVar[bool] = True
+    resource_down: ClassVar[bool] = True
+    """The resource the job names (its target) is down: hold its other jobs too."""
+
+
+class StorageError(Retryable):
+    slug = "storage-unavailable"
+    title = "A storage target failed"
+    status = 503
+
+
+class ObjectNotFound(StorageError):
+    slug = "object-not-found"
+    title = "No such object in the store"
+    status = 404
+
+
+class ObjectExists(StorageError):
+    slug = "object-exists"
+    title = "The object already exists and is written once"
+    status = 409
+
+
+class ObjectUnavailable(StorageError):
+    slug = "object-unavailable"
+    title = "The object cannot be read now"
+    status = 503
+
+
+class ObjectCorrupt(StorageError):
+    """The store itself says the bytes it returned are not the bytes it stored: bad bytes
+    are a failure to repair, not an outage to wait out."""
+
+    slug = "object-corrupt"
+    title = "The object does not match the store's own checksum"
+    status = 502
+    retryable = False
+
+
+class SourceUnavailable(StorageError):
+    """Reading the source of a copy failed: the destination is not to blame for it."""
+
+    slug = "source-unavailable"
+    title = "The source of a copy cannot be read"
+    status = 503
+    resource_down = False
+
+
+class NoHealthySource(StorageError):
+    slug = "no-healthy-copy"
+    title = "No copy of the AIP can be read now"

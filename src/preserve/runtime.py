@@ -1,14 +1,17 @@
-"""What a process needs to do work: settings, the database, the signing key, the stores.
+"""The composition root: what a process needs to do work, built from its settings.
 
-Built once per process (the API app, a worker, a CLI command), never at import time.
+Settings, the database engine and session factory, the stores (:class:`Stores`) and the
+keyring. Built once per process (the API app, a worker, a CLI command), never at import
+time. Only the edges (``api``, ``cli``, ``jobs``) hold a ``Runtime``; they unpack it and hand
+each domain service the parts it uses, and they own the unit of work (the import-linter
+contract in ``pyproject.toml`` keeps domain code from importing this module).
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Mapping
 from functools import cached_property
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,19 +19,25 @@ from preserve.catalog.db import make_engine, make_sessionmaker
 from preserve.settings import Settings
 from preserve.storage.base import Store
 from preserve.storage.profiles import StorageProfile
-from preserve.storage.registry import open_store
+from preserve.storage.stores import Stores
 from preserve.trust import keys
-from preserve.trust.keyring import Keyring
+from preserve.trust.keyring import Keyring, TrustedKeys
 
 
 class Runtime:
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        *,
+        stores: Mapping[str, Store] | None = None,
+    ) -> None:
+        """``stores`` replaces the profile's store of each named target (tests inject the
+        in-memory store this way)."""
         self.settings = settings
         self.engine = engine or make_engine(settings.sqlalchemy_url)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
-        self._profiles: dict[str, StorageProfile] = {}
-        self._stores: dict[tuple[str, str], Store] = {}
-        self._lock = threading.Lock()
+        self.stores = Stores(settings.profiles_dir, settings.storage_profile, injected=stores)
 
     @cached_property
     def keyring(self) -> Keyring:
@@ -39,35 +48,14 @@ class Runtime:
         """The current Ed25519 key; a rotation by another process is seen at the next call."""
         return self.keyring.signing_key()
 
-    def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
-        """Every key the archive has used, with their revocation dates (``.revoked_from``)."""
-        signing = self.signing_key
-        trusted = self.keyring.trusted()
-        trusted.setdefault(signing.key_id, signing.public)
-        return trusted
+    def trusted_keys(self) -> TrustedKeys:
+        return self.keyring.trusted_keys()
 
     def profile(self, ref: str | None = None) -> StorageProfile:
-        ref = ref or self.settings.storage_profile
-        with self._lock:
-            if ref not in self._profiles:
-                self._profiles[ref] = self.settings.load_profile(ref)
-            return self._profiles[ref]
-
-    def profile_ref(self, profile: StorageProfile) -> str:
-        return profile.name
+        return self.stores.profile(ref)
 
     def store(self, profile_ref: str, target_name: str) -> Store:
-        key = (profile_ref, target_name)
-        with self._lock:
-            if key not in self._stores:
-                target = self._profile_unlocked(profile_ref).target(target_name)
-                self._stores[key] = open_store(target)
-            return self._stores[key]
-
-    def _profile_unlocked(self, ref: str) -> StorageProfile:
-        if ref not in self._profiles:
-            self._profiles[ref] = self.settings.load_profile(ref)
-        return self._profiles[ref]
+        return self.stores.store(profile_ref, target_name)
 
     def close(self) -> None:
         self.engine.dispose()

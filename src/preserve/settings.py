@@ -12,8 +12,6 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from preserve.storage.profiles import StorageProfile, load_profile, resolve_profile_path
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -78,13 +76,14 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{self.resolved_data_dir / 'preserve.db'}"
 
-    def profile_path(self, ref: str | None = None) -> Path:
-        return resolve_profile_path(ref or self.storage_profile, self.profiles_dir)
-
-    def load_profile(self, ref: str | None = None) -> StorageProfile:
-        """Filesystem roots in a profile are relative to the current directory's parent of var."""
-        return load_profile(self.profile_path(ref), base_dir=Path.cwd())
-
 
 def get_settings() -> Settings:
     return Settings()
+
+
+class CheckpointSettings(BaseSettings):
+    """When the event log's next signed checkpoint is due (read at each commit of events)."""
+
+    model_config = SettingsConfigDict(env_prefix="PRESERVE_CHECKPOINT_", extra="ignore")
+    every_events: int = Field(default=1000, ge=1)
+    every_minutes: float = Field(default=15, gt=0)

@@ -6,9 +6,9 @@ import os
 import shutil
 from pathlib import Path
 
+from preserve.aip.layout import aip_prefix
 from preserve.catalog.models import Role
 from preserve.jobs.worker import drain
-from preserve.storage.layout import aip_prefix
 from support.records import MINIMAL_PDF, form, metadata
 
 FILES = {

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from preserve.access.restore import restore_aip
+from preserve.aip import bag
+from preserve.aip.layout import aip_prefix
 from preserve.catalog.repository import get_aip
 from preserve.errors import Conflict, IntegrityError
-from preserve.ingest import bag
 from preserve.jobs.worker import drain
-from preserve.storage.layout import aip_prefix
 from support.records import MINIMAL_PDF, form, metadata
 
 FILES = {

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from preserve.aip.layout import aip_prefix
 from preserve.catalog.models import FixityCheck, Replica
 from preserve.catalog.types import utcnow
 from preserve.jobs.scheduler import tick
 from preserve.jobs.worker import drain
-from preserve.storage.layout import aip_prefix
 from support.records import MINIMAL_PDF, form, metadata
 
 GOOD, BAD = "site-a-disk", "site-b-nas"

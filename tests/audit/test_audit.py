@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from preserve.aip import bag
+from preserve.aip.layout import aip_prefix
 from preserve.audit.service import AuditOutcome, audit_all
 from preserve.catalog.events import EventType
 from preserve.catalog.models import Replica
 from preserve.catalog.repository import events_for
-from preserve.ingest import bag
 from preserve.jobs.worker import drain
-from preserve.storage.layout import aip_prefix
 from preserve.trust import keys
 from preserve.trust.signing import sign
 from support.records import MINIMAL_PDF, form, metadata

@@ -11,13 +11,13 @@ import pytest
 from audit_support import ingest, make_due, scheduled_round
 from sqlalchemy import select, update
 
+from preserve.aip.layout import aip_key
 from preserve.audit.schedule import in_sample
 from preserve.audit.targets import TargetPolicy
 from preserve.catalog.models import FixityCheck, Replica, Role
 from preserve.catalog.types import utcnow
 from preserve.runtime import Runtime
 from preserve.storage.base import ObjectUnavailable, read_bytes
-from preserve.storage.layout import aip_key
 from support.moto_server import MotoServer
 from support.profiles import write_disk_and_s3_profile
 

@@ -20,11 +20,11 @@ from audit_support import (
     webhook_receiver,
 )
 
+from preserve.aip import bag
 from preserve.audit.auditor import AuditOutcome
 from preserve.catalog.events import EventType
 from preserve.catalog.models import Alert, Replica, ReplicaState, Role
 from preserve.catalog.repository import events_for
-from preserve.ingest import bag
 
 
 def flip_byte(root: Path) -> None:
@@ -195,7 +195,7 @@ def test_repair_on_a_worm_bucket_writes_a_new_version(
     """Object Lock keeps the damaged version; the repair is the newest version on top of it."""
     import uuid
 
-    from preserve.storage.layout import aip_key
+    from preserve.aip.layout import aip_key
 
     monkeypatch.setenv("WORM_KEY", "testing")
     monkeypatch.setenv("WORM_SECRET", "testing")

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from preserve.aip import bag
+from preserve.aip.layout import aip_prefix
 from preserve.catalog.models import Aip
 from preserve.errors import IntegrityError
-from preserve.ingest import bag
 from preserve.jobs.worker import drain
-from preserve.storage.layout import aip_prefix
 from preserve.trust.signing import Signature, verify
 from support.records import MINIMAL_PDF, form, metadata
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from preserve.aip.paths import MAX_PATH_BYTES, UnsafePath, safe_relative_path
 from preserve.errors import InvalidInput
-from preserve.ingest.paths import MAX_PATH_BYTES, UnsafePath, safe_relative_path
 
 
 @pytest.mark.parametrize(

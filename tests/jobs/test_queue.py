@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from preserve.catalog import queue
 from preserve.catalog.models import Job, JobState
 from preserve.catalog.types import utcnow
-from preserve.jobs import queue
 
 
 def enqueue(rt, kind: str = "test.kind", payload: dict | None = None, **kw) -> int:

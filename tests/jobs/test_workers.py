@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from preserve.catalog import queue
 from preserve.catalog.events import EventType
 from preserve.catalog.models import Event, Job, JobState, Outage, Sip
 from preserve.catalog.types import utcnow
 from preserve.errors import IntegrityError
-from preserve.jobs import queue
 from preserve.jobs.registry import task
 from preserve.jobs.worker import _heartbeat, run_one
 from preserve.storage.base import ObjectCorrupt, SourceUnavailable, StorageError

@@ -12,12 +12,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from preserve.aip.layout import aip_key
+from preserve.catalog import queue
 from preserve.catalog.models import Job, JobState, Outage, ReplicaState
 from preserve.catalog.repository import events_for, get_aip
 from preserve.catalog.types import utcnow
-from preserve.jobs import queue
 from preserve.jobs.worker import drain
-from preserve.storage.layout import aip_key
 from storage.replication_support import (
     CREDENTIALS,
     S3,

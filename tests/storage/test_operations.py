@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from preserve.aip.layout import aip_key
+from preserve.catalog import queue
 from preserve.catalog.models import Agency, Job, JobState, Outage, Replica, ReplicaState
 from preserve.catalog.types import utcnow
 from preserve.errors import ConfigurationError, NotFound
-from preserve.jobs import queue
 from preserve.jobs.worker import drain
 from preserve.storage import throttle
 from preserve.storage.check import check_profile
-from preserve.storage.layout import aip_key
 from preserve.storage.placement import UnknownProfile, bind_agency, list_profiles, profile_for_sip
 from preserve.storage.reconcile import reconcile
 from preserve.storage.status import replication_backlog, storage_status
@@ -111,8 +111,7 @@ def test_reconcile_queues_copies_for_a_target_added_later(rt, client, make_token
 
     new = Fs("tape", "site-c", "tape", tmp_path / "t")
     use(rt, [disk, Fs("nas", "site-b", "nas", tmp_path / "n"), new], copies=2, sites=2)
-    rt._profiles.clear()
-    rt._stores.clear()
+    rt.stores.reload()  # as a process started after the profile changed sees it
     report = reconcile(rt, "tape")
     assert [(m.aip_id, m.replica_state, m.requeued) for m in report.missing] == [
         (aip_id, "none", True)

@@ -13,9 +13,9 @@ import threading
 import pytest
 from sqlalchemy import select, text, update
 
+from preserve.catalog.chain import GENESIS, content_digest, link
 from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Event, LogCheckpoint, LogHead
-from preserve.trust.chain import GENESIS, content_digest, link
 from preserve.trust.log import run_checkpoint, verify
 from preserve.trust.logverify import Kind
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from preserve.access.restore import restore_aip
+from preserve.aip import bag
+from preserve.aip.bag import manifest_text, parse_manifest
+from preserve.aip.layout import aip_prefix
 from preserve.audit.service import AuditOutcome, audit_all
 from preserve.errors import IntegrityError
-from preserve.ingest import bag
-from preserve.ingest.bag import manifest_text, parse_manifest
 from preserve.jobs.worker import drain
-from preserve.storage.layout import aip_prefix
 from preserve.trust import guomi, sm2
 from preserve.trust.signing import SM2_ALGORITHM, Signature, sign, verify
 from support.records import MINIMAL_PDF, form, metadata

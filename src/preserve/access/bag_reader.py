@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from preserve.access.restore import read_bag_head
+from preserve.aip import bag as bagit
+from preserve.aip.layout import aip_key
 from preserve.digests import hash_stream
 from preserve.errors import IntegrityError, PreserveError
-from preserve.ingest import bag as bagit
 from preserve.storage.base import Store, read_bytes
-from preserve.storage.layout import aip_key
 
 RECORD = "metadata/record.json"
 FORMATS = "metadata/formats.json"

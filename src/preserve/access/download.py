@@ -25,11 +25,11 @@ from datetime import datetime
 from typing import BinaryIO
 
 from preserve.access.sources import AipRecord, Source
+from preserve.aip import bag as bagit
+from preserve.aip.layout import aip_key
 from preserve.digests import CHUNK
-from preserve.errors import IntegrityError, PreserveError
-from preserve.ingest import bag as bagit
+from preserve.errors import IntegrityError, NotAcceptable
 from preserve.storage.base import read_bytes
-from preserve.storage.layout import aip_key
 
 FLUSH_AT = 256 * 1024
 TAR_BLOCK = 512
@@ -51,12 +51,6 @@ _MEDIA = {
     "application/x-tar": ArchiveFormat.TAR,
     "application/tar": ArchiveFormat.TAR,
 }
-
-
-class NotAcceptable(PreserveError):
-    slug = "not-acceptable"
-    title = "No archive format the client accepts"
-    status = 406
 
 
 def negotiate(explicit: ArchiveFormat | None, accept: str | None) -> ArchiveFormat:

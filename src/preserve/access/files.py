@@ -19,19 +19,13 @@ from typing import BinaryIO
 from urllib.parse import quote
 
 from preserve.access.sources import AipRecord, Attempts, FileFacts, requested_or_candidates
+from preserve.aip.layout import aip_key
 from preserve.digests import CHUNK
-from preserve.errors import IntegrityError, NotFound, PreserveError
+from preserve.errors import IntegrityError, NotFound, PreserveError, RangeNotSatisfiable
 from preserve.runtime import Runtime
 from preserve.storage.base import StorageError
-from preserve.storage.layout import aip_key
 
 _RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
-
-
-class RangeNotSatisfiable(PreserveError):
-    slug = "range-not-satisfiable"
-    title = "The requested range is outside the file"
-    status = 416
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session
 from preserve.access.bag_reader import CREATED_KEY, BagFacts, event_time, read_bag
 from preserve.access.restore import read_bag_head
 from preserve.access.sources import bag_objects, object_problems
+from preserve.aip.layout import AIP_ROOT, parse_aip_key
 from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Aip, File, Replica, ReplicaState, Sip, SipState
 from preserve.catalog.types import utcnow
 from preserve.errors import Conflict, PreserveError
 from preserve.runtime import Runtime
 from preserve.storage.base import Store
-from preserve.storage.layout import AIP_ROOT, parse_aip_key
 from preserve.storage.service import queue_copy
 from preserve.trust.tokens import get_or_create_agency
 

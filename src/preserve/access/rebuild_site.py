@@ -29,10 +29,10 @@ from preserve.access.sources import (
     object_problems,
     open_source,
 )
+from preserve.aip import bag as bagit
 from preserve.catalog.models import Aip, ReplicaState
 from preserve.catalog.repository import get_replica
 from preserve.errors import InvalidInput, PreserveError
-from preserve.ingest import bag as bagit
 from preserve.runtime import Runtime
 from preserve.storage.copy import StoreSource, copy_bag, expected_digests
 from preserve.storage.service import load_plan, mark_verified, update_preservation_state

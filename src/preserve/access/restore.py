@@ -18,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from preserve.aip import bag as bagit
+from preserve.aip.layout import aip_key
+from preserve.aip.paths import safe_relative_path
 from preserve.digests import CHUNK, MultiHasher
 from preserve.errors import Conflict, IntegrityError, InvalidInput
-from preserve.ingest import bag as bagit
-from preserve.ingest.paths import safe_relative_path
 from preserve.storage.base import Store, read_bytes
-from preserve.storage.layout import aip_key
 from preserve.trust.guomi import check_restored, read_sm3_manifest
 from preserve.trust.signing import Signature, verify
 

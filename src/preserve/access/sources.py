@@ -20,13 +20,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from preserve.access.restore import read_bag_head
+from preserve.aip import bag as bagit
+from preserve.aip.layout import aip_key
 from preserve.catalog.models import ReplicaState
 from preserve.catalog.repository import get_aip
-from preserve.errors import IntegrityError, InvalidInput, PreserveError
-from preserve.ingest import bag as bagit
+from preserve.errors import IntegrityError, InvalidInput, NoHealthySource, PreserveError
 from preserve.runtime import Runtime
 from preserve.storage.base import ObjectNotFound, StorageError, Store
-from preserve.storage.layout import aip_key
 from preserve.trust.signing import Signature
 
 AUDIT_OK = "ok"
@@ -65,11 +65,6 @@ def load_record(session: Session, aip_id: str, *, agency_id: int | None = None) 
         files={f.path: FileFacts(f.size, f.sha256, f.sha512) for f in aip.files},
         replicas={r.target: (r.state, r.last_audit_outcome) for r in aip.replicas},
     )
-
-
-class NoHealthySource(StorageError):
-    slug = "no-healthy-copy"
-    title = "No copy of the AIP can be read now"
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from preserve.aip import bag as bagit
+from preserve.aip.layout import aip_key, aip_prefix
 from preserve.catalog.models import Aip, File
 from preserve.errors import IntegrityError
-from preserve.ingest import bag as bagit
 from preserve.storage.base import ObjectNotFound, StorageError, Store, read_bytes
 from preserve.storage.filesystem import FilesystemStore
-from preserve.storage.layout import aip_key, aip_prefix
 from preserve.trust.guomi import guomi_problems
 from preserve.trust.signing import Signature, verify
 

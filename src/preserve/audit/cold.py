@@ -6,8 +6,8 @@ other store every object counts as readable.
 
 from __future__ import annotations
 
+from preserve.aip.layout import aip_prefix
 from preserve.storage.base import Store
-from preserve.storage.layout import aip_prefix
 
 RESTORE_DAYS = 2  # how long the provider keeps the readable copy
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from preserve.aip import bag as bagit
+from preserve.aip.layout import aip_key
 from preserve.audit import alerts
 from preserve.audit.auditor import AuditOutcome, ReplicaAudit, audit_replica
 from preserve.audit.record import REPAIRED, UNREPAIRABLE, bump_daily, record_audit
@@ -23,11 +25,9 @@ from preserve.catalog.models import Aip, FixityCheck, ReplicaState
 from preserve.catalog.repository import get_replica
 from preserve.catalog.types import utcnow
 from preserve.errors import IntegrityError
-from preserve.ingest import bag as bagit
 from preserve.runtime import Runtime
 from preserve.storage.base import StorageError, read_bytes
 from preserve.storage.copy import StoreSource, copy_bag, expected_digests
-from preserve.storage.layout import aip_key
 
 log = logging.getLogger(__name__)
 

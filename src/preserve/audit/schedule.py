@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from preserve.audit.targets import TargetPolicy
 from preserve.catalog.models import Aip, AuditPacing, Replica, ReplicaState
+from preserve.catalog.queue import enqueue
 from preserve.catalog.types import utcnow
-from preserve.jobs.queue import enqueue
 
 PHI = (math.sqrt(5) - 1) / 2
 SAMPLE_STEP = math.sqrt(2) - 1

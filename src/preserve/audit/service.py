@@ -1,6 +1,6 @@
 """Running audits: choose replicas, audit each, record the check, repair what failed.
 
-The scheduler's jobs (:mod:`preserve.audit.tasks`) and the operator's ``preserve audit run``
+The scheduler's jobs (:mod:`preserve.jobs.tasks.audit`) and the operator's ``preserve audit run``
 call the same functions. Each replica is read outside any transaction and its outcome recorded
 in a short one, so a long audit never holds the database's write lock.
 """

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from preserve.catalog.chain import track
 from preserve.catalog.models import Event, new_id
 from preserve.catalog.types import utcnow
-from preserve.trust.chain import track
 
 AGENT = "preserve"
 
@@ -55,7 +55,7 @@ def record_event(
     agency_id: int | None = None,
     target: str | None = None,
 ) -> Event:
-    """Add an event; it joins the hash chain (preserve.trust.chain) when ``session`` commits."""
+    """Add an event; it joins the hash chain (preserve.catalog.chain) when ``session`` commits."""
     event = Event(
         uuid=new_id(),
         type=type.value,

@@ -223,7 +223,7 @@ class Event(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     target: Mapped[str | None] = mapped_column(String(63))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    # The hash chain (preserve.trust.chain): position, the previous entry's hash and this one's.
+    # The hash chain (preserve.catalog.chain): position, the previous entry's hash and this one's.
     # Set when the recording transaction commits; a row without them was not recorded through
     # record_event and fails `preserve verify log`.
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)

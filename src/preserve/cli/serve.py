@@ -33,9 +33,11 @@ def serve(
         child.start()
     _exit_cleanly_on_signals()
     try:
-        from preserve.api.app import create_app
-
-        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+        # By name: the CLI and the API are two faces over the domain and never import each
+        # other; uvicorn imports the app factory.
+        uvicorn.run(
+            "preserve.api.app:create_app", factory=True, host=host, port=port, log_level="info"
+        )
     finally:
         if child:
             child.stop()
@@ -72,8 +74,8 @@ def prepare(settings: Settings) -> None:
             upgrade(settings.sqlalchemy_url)
     finally:
         engine.dispose()
-    settings.load_profile()
     with open_runtime() as rt:
+        rt.profile()  # a default profile that cannot work stops the start here
         console.print(f"archive signing key {rt.signing_key.key_id}", highlight=False)
 
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from preserve.aip.paths import UnsafePath, safe_relative_path
 from preserve.ingest.checks import Report
-from preserve.ingest.paths import UnsafePath, safe_relative_path
 from preserve.ingest.profile import UnpackLimits
 
 ZIP, TAR = "zip", "tar"

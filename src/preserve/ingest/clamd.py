@@ -17,15 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from preserve.errors import PreserveError
+from preserve.errors import ScannerUnavailable
 
 CHUNK = 256 * 1024
-
-
-class ScannerUnavailable(PreserveError):
-    slug = "virus-scanner-unavailable"
-    title = "The virus scanner cannot be reached"
-    status = 503
 
 
 @dataclass

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from preserve.catalog.models import Aip
-from preserve.errors import InvalidInput
+from preserve.errors import NoFiles
 from preserve.ingest.bagin import ReceivedBag
 from preserve.ingest.checks import Check, Report, Result
 from preserve.ingest.metadata import (
@@ -43,11 +43,6 @@ BAG_INFO_LABELS = {
     "classification": "classification",
     **{chinese: english for chinese, english in ALIASES.items()},
 }
-
-
-class NoFiles(InvalidInput):
-    slug = "no-files"
-    title = "The SIP carries no files"
 
 
 @dataclass

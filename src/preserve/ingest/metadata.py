@@ -24,7 +24,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError as SchemaViolation
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from preserve.errors import InvalidInput
+from preserve.errors import InvalidMetadata
 from preserve.ingest.checks import Check, Report
 from preserve.ingest.profile import IngestProfile
 
@@ -53,11 +53,6 @@ _NEWLINE = re.compile(r"[\t\n\r]")
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 SINGLE_LINE = ("fonds", "year", "retention", "title", "creator", "date", "classification")
-
-
-class InvalidMetadata(InvalidInput):
-    slug = "invalid-metadata"
-    title = "The record metadata is not valid"
 
 
 class FileDeclaration(BaseModel):

@@ -26,25 +26,13 @@ from typing import BinaryIO
 import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from preserve.errors import InvalidInput
+from preserve.aip.paths import UnsafePath, safe_relative_path
+from preserve.errors import InvalidInput, MalformedUpload, UnsupportedMediaType
 from preserve.ingest.checks import Check, Report, fail_one
 from preserve.ingest.metadata import MAX_METADATA_BYTES, InvalidMetadata
-from preserve.ingest.paths import UnsafePath, safe_relative_path
 from preserve.ingest.staging import FileTooLarge, StagedFile, StagingWriter, fsync_files
 
 BATCH_BYTES = 1024 * 1024
-
-
-class UnsupportedMediaType(InvalidInput):
-    slug = "unsupported-media-type"
-    title = "The request body is not of a type this endpoint accepts"
-    status = 415
-
-
-class MalformedUpload(InvalidInput):
-    slug = "malformed-upload"
-    title = "The multipart body could not be read"
-    status = 400
 
 
 @dataclass

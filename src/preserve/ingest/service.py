@@ -11,12 +11,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from preserve.aip import bag as bagit
 from preserve.catalog.db import after_commit
 from preserve.catalog.events import EventType, Outcome, event_to_dict, record_event
 from preserve.catalog.models import Agency, Aip, Event, File, Sip, SipState, new_id
+from preserve.catalog.queue import enqueue
 from preserve.catalog.repository import events_for
 from preserve.catalog.types import utcnow
-from preserve.ingest import bag as bagit
 from preserve.ingest import receipt as receipts
 from preserve.ingest.checks import Report, reasons
 from preserve.ingest.formats import Identification
@@ -25,10 +26,10 @@ from preserve.ingest.intake import Intake
 from preserve.ingest.profile import load_profile
 from preserve.ingest.staging import StagedFile, bag_dir, discard, sender_dir
 from preserve.ingest.worker_checks import format_checks, virus_checks
-from preserve.jobs.queue import enqueue
 from preserve.runtime import Runtime
-from preserve.trust.guomi import guomi_signer
+from preserve.trust.guomi import guomi_signer, guomi_tag_files
 from preserve.trust.premis import aip_premis
+from preserve.trust.signing import tagmanifest_signer
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +233,7 @@ def _package(
     staging = rt.settings.staging_dir
     metadata = dict(sip.record_metadata)
     registry = identifications[0].registry if identifications else ""
+    key = rt.signing_key
     receipt = receipts.signed(
         receipts.build(
             sip_id=sip.id,
@@ -244,17 +246,19 @@ def _package(
             checks=report.to_list(),
             registry=registry,
         ),
-        rt.signing_key,
+        key,
     )
     session.flush()
     events_rows = list(events_for(session, "sip", sip.id))
     events = [event_to_dict(e) for e in events_rows]
+    root = bag_dir(staging, sip.id)
+    payload = [
+        bagit.PayloadEntry(f.path, f.size, {"sha256": f.sha256, "sha512": f.sha512}) for f in files
+    ]
+    sm2_key = guomi_signer(rt, sip.storage_profile)
     built = bagit.write_bag(
-        bag_dir(staging, sip.id),
-        [
-            bagit.PayloadEntry(f.path, f.size, {"sha256": f.sha256, "sha512": f.sha512})
-            for f in files
-        ],
+        root,
+        payload,
         _bag_info(sip, aip_id, metadata),
         {
             "record.json": _record_document(sip, aip_id, metadata, packaged_at),
@@ -265,10 +269,10 @@ def _package(
             "premis.xml": _premis_document(sip, aip_id, files, identifications, events_rows),
             **_sender_files(sender_dir(staging, sip.id)),
         },
-        rt.signing_key,
-        sm2_key=guomi_signer(rt, sip.storage_profile),
+        sign=tagmanifest_signer(key, bagit.TAGMANIFEST),
+        extra_tags=guomi_tag_files(root, payload, sm2_key) if sm2_key else None,
     )
-    aip = _create_aip(session, sip, aip_id, files, identifications, built, packaged_at)
+    aip = _create_aip(session, sip, aip_id, files, identifications, built, packaged_at, key.key_id)
     sip.state = SipState.VALIDATED
     sip.aip_id = aip.id
     sip.check_report = report.to_list()
@@ -280,7 +284,7 @@ def _package(
         object_type="aip",
         object_id=aip.id,
         agency_id=sip.agency_id,
-        detail=f"tag manifest and receipt signed with key {built.signature.key_id}",
+        detail=f"tag manifest and receipt signed with key {key.key_id}",
     )
     enqueue(session, "storage.store", {"aip_id": aip.id}, dedupe_key=f"store:{aip.id}")
 
@@ -305,6 +309,7 @@ def _create_aip(
     identifications: list[Identification],
     built: bagit.BuiltBag,
     created_at: datetime,
+    key_id: str,
 ) -> Aip:
     """The AIP row and its file rows, the files in one bulk insert."""
     aip = Aip(
@@ -318,7 +323,7 @@ def _create_aip(
         record_metadata=sip.record_metadata,
         file_count=len(files),
         total_bytes=sum(f.size for f in files),
-        signing_key_id=built.signature.key_id,
+        signing_key_id=key_id,
         tagmanifest_sha256=built.tagmanifest_sha256,
     )
     session.add(aip)

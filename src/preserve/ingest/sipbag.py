@@ -28,7 +28,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from preserve.ingest.bag import decode_path
+from preserve.aip.bag import decode_path
 from preserve.ingest.checks import Report
 
 ALGORITHMS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")

@@ -12,16 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preserve.digests import MultiHasher
-from preserve.errors import InvalidInput
+from preserve.errors import FileTooLarge
 
 PARALLEL_WRITE_BYTES = 256 * 1024
 """Chunks this large are written on another thread while they are hashed."""
-
-
-class FileTooLarge(InvalidInput):
-    slug = "file-too-large"
-    title = "A file is larger than this archive accepts"
-    status = 413
 
 
 @dataclass(frozen=True)
@@ -49,7 +43,7 @@ def sender_dir(staging_root: Path, sip_id: str) -> Path:
 
 
 def save_sender_files(staging_root: Path, sip_id: str, files: dict[str, bytes]) -> None:
-    from preserve.ingest.paths import safe_relative_path
+    from preserve.aip.paths import safe_relative_path
 
     root = sender_dir(staging_root, sip_id)
     for name, data in files.items():
@@ -87,7 +81,7 @@ class StagingWriter:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._out = open(target, "xb")  # noqa: SIM115 - closed in finish()/abort()
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
-            from preserve.ingest.paths import UnsafePath
+            from preserve.aip.paths import UnsafePath
 
             raise UnsafePath(f"path {relpath!r} is given twice or clashes with a folder") from None
         algorithms = ("sha256", "sha512", *(a for a in extra if a not in ("sha256", "sha512")))

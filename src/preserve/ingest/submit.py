@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from preserve.catalog.db import session_scope
 from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Agency, new_id
-from preserve.errors import Conflict, InvalidInput
+from preserve.errors import Conflict, IdempotencyConflict, InvalidInput
 from preserve.ingest import uploads
 from preserve.ingest.bagin import ReceivedBag, unpack_bag
 from preserve.ingest.checks import ChecksFailed, Report
@@ -68,11 +68,6 @@ BAG_TYPES = {
     "application/x-gzip",
     "application/tar+gzip",
 }
-
-
-class IdempotencyConflict(Conflict):
-    slug = "idempotency-key-reused"
-    title = "The Idempotency-Key was used for other content"
 
 
 @dataclass

@@ -45,11 +45,6 @@ _locks: dict[str, anyio.Lock] = {}
 _guard = threading.Lock()
 
 
-class UploadIncomplete(InvalidInput):
-    slug = "upload-incomplete"
-    title = "The upload is not finished"
-
-
 def upload_dir(staging_root: Path) -> Path:
     return staging_root / "uploads"
 
@@ -240,7 +235,7 @@ def link_into(
     payload_root: Path,
 ) -> tuple[list[StagedFile], list[str]]:
     """Hard-link finished uploads into a SIP's payload; the files and what went wrong."""
-    from preserve.ingest.paths import UnsafePath, safe_relative_path
+    from preserve.aip.paths import UnsafePath, safe_relative_path
 
     files, problems = [], []
     for raw_path, upload_id in sorted(mapping.items()):

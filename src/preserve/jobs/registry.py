@@ -1,4 +1,4 @@
-"""Which function runs a job of each kind. Domain packages register their tasks here."""
+"""Which function runs a job of each kind; :mod:`preserve.jobs.tasks` modules register here."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def handler_for(kind: str) -> Handler:
 
 def load_tasks() -> None:
     """Import every package's tasks module so their handlers register."""
-    import preserve.audit.tasks
-    import preserve.ingest.tasks
-    import preserve.storage.tasks
-    import preserve.trust.tasks  # noqa: F401
+    import preserve.jobs.tasks.audit
+    import preserve.jobs.tasks.ingest
+    import preserve.jobs.tasks.storage
+    import preserve.jobs.tasks.trust  # noqa: F401

@@ -3,7 +3,7 @@
 While a job runs, a heartbeat renews its lease every third of the lease, so a long upload is
 never taken over by another worker, and a worker that dies (even by SIGKILL) stops renewing:
 its job is taken again once the lease runs out. A storage error puts the job back to wait
-(see :func:`preserve.jobs.queue.retry_later`); any other error counts as a failed attempt.
+(see :func:`preserve.catalog.queue.retry_later`); any other error counts as a failed attempt.
 
 On PostgreSQL any number of workers share the queue. On the embedded SQLite catalogue one
 worker runs at a time (DESIGN.md, "Scaling out"): a second one stands by on a lock file beside
@@ -25,12 +25,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from preserve.errors import PreserveError
-from preserve.jobs import queue
+from preserve.catalog import queue
+from preserve.errors import PreserveError, Retryable
 from preserve.jobs.registry import handler_for, load_tasks
 from preserve.jobs.scheduler import Ticker
 from preserve.runtime import Runtime
-from preserve.storage.base import ObjectCorrupt, SourceUnavailable, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +50,17 @@ def run_one(rt: Runtime, wid: str | None = None, kinds: list[str] | None = None)
     try:
         with _heartbeat(rt, job_id, wid, lease):
             handler_for(kind)(rt, payload)
-    except StorageError as exc:
-        if isinstance(exc, ObjectCorrupt):  # bad bytes are a failure, not an outage
+    except Retryable as exc:
+        if not exc.retryable:  # e.g. bad bytes: a failure, not an outage
             return _failed(rt, job_id, wid, kind, exc)
-        log.warning("job %s (%s) waits for storage: %s", job_id, kind, exc)
+        log.warning("job %s (%s) waits: %s", job_id, kind, exc)
         with rt.sessions.begin() as session:
             queue.retry_later(
                 session,
                 job_id,
                 wid,
                 str(exc),
-                store_down=not isinstance(exc, SourceUnavailable),
+                store_down=exc.resource_down,
                 max_backoff=rt.settings.storage_retry_max_seconds,
             )
         return True

@@ -1,18 +1,12 @@
 """The storage interface every backend implements.
 
 A store is a flat key space of immutable byte objects. Keys are ``/``-separated relative
-paths (see :mod:`preserve.storage.layout`). The interface is deliberately small, in the way
+paths (see :mod:`preserve.aip.layout`). The interface is deliberately small, in the way
 of Warehouse's ``IFileStorage`` and httpx's transports: anything a backend needs beyond it
 stays inside the backend.
 
-Errors (all ``preserve.errors.PreserveError``):
-
-    StorageError                 the target failed or could not be reached (503)
-    ├── ObjectNotFound           no object under that key
-    ├── ObjectExists             put() without overwrite on an existing key (write once)
-    ├── ObjectUnavailable        the object exists but cannot be read now (cold tier)
-    ├── ObjectCorrupt            the bytes read disagree with the store's own checksum
-    └── SourceUnavailable        a copy's source failed, not its destination
+Errors: the ``StorageError`` subtree of :mod:`preserve.errors` (re-exported here for the
+backends, which raise them).
 """
 
 from __future__ import annotations
@@ -21,49 +15,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from preserve.errors import PreserveError
+from preserve.errors import (
+    ObjectCorrupt,
+    ObjectExists,
+    ObjectNotFound,
+    ObjectUnavailable,
+    SourceUnavailable,
+    StorageError,
+)
+
+__all__ = [
+    "ObjectCorrupt",
+    "ObjectExists",
+    "ObjectNotFound",
+    "ObjectUnavailable",
+    "SourceUnavailable",
+    "StorageError",
+]
 
 CHUNK_SIZE = 1024 * 1024
-
-
-class StorageError(PreserveError):
-    slug = "storage-unavailable"
-    title = "A storage target failed"
-    status = 503
-
-
-class ObjectNotFound(StorageError):
-    slug = "object-not-found"
-    title = "No such object in the store"
-    status = 404
-
-
-class ObjectExists(StorageError):
-    slug = "object-exists"
-    title = "The object already exists and is written once"
-    status = 409
-
-
-class ObjectUnavailable(StorageError):
-    slug = "object-unavailable"
-    title = "The object cannot be read now"
-    status = 503
-
-
-class ObjectCorrupt(StorageError):
-    """The store itself says the bytes it returned are not the bytes it stored."""
-
-    slug = "object-corrupt"
-    title = "The object does not match the store's own checksum"
-    status = 502
-
-
-class SourceUnavailable(StorageError):
-    """Reading the source of a copy failed: the destination is not to blame for it."""
-
-    slug = "source-unavailable"
-    title = "The source of a copy cannot be read"
-    status = 503
 
 
 @dataclass(frozen=True)

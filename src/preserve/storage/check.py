@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from preserve.aip.layout import AIP_ROOT
 from preserve.errors import IntegrityError, PreserveError
 from preserve.storage.base import Store, read_bytes
 from preserve.storage.filesystem import FilesystemStore
-from preserve.storage.layout import AIP_ROOT
 from preserve.storage.profiles import FilesystemTarget, S3Target, StorageProfile
 
 PROBE_PREFIX = "preserve-probe/"

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from preserve.aip import bag as bagit
+from preserve.aip.layout import aip_key, aip_prefix
 from preserve.digests import hash_stream
 from preserve.errors import IntegrityError
-from preserve.ingest import bag as bagit
 from preserve.storage.base import (
     ObjectCorrupt,
     ObjectExists,
@@ -38,7 +39,6 @@ from preserve.storage.base import (
     StorageError,
     Store,
 )
-from preserve.storage.layout import aip_key, aip_prefix
 from preserve.storage.throttle import Pacer
 
 SMALL_FILE = 8 * 1024 * 1024

@@ -15,14 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from preserve.catalog.models import Agency
-from preserve.errors import ConfigurationError, InvalidInput, NotFound
+from preserve.errors import ConfigurationError, NotFound, UnknownProfile
 from preserve.runtime import Runtime
 from preserve.storage.profiles import load_profile
-
-
-class UnknownProfile(InvalidInput):
-    slug = "unknown-storage-profile"
-    title = "No usable storage profile by that name"
 
 
 def profile_for_sip(rt: Runtime, agency: Agency, override: str | None = None) -> str:
@@ -69,10 +64,10 @@ class ProfileEntry:
 
 def list_profiles(session: Session, rt: Runtime) -> list[ProfileEntry]:
     """Every profile file in the profiles directory, and the agencies bound to each."""
-    default = rt.settings.profile_path().resolve()
+    default = rt.stores.profile_path().resolve()
     bound: dict[str, list[str]] = {}
     for name, ref in session.execute(select(Agency.name, Agency.storage_profile)):
-        path = rt.settings.profile_path(ref).resolve()
+        path = rt.stores.profile_path(ref).resolve()
         bound.setdefault(str(path), []).append(name)
     paths = sorted(Path(rt.settings.profiles_dir).glob("*.toml"))
     if default not in [p.resolve() for p in paths]:

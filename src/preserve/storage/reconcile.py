@@ -21,14 +21,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from preserve.aip import bag as bagit
+from preserve.aip.layout import AIP_ROOT, parse_aip_key
 from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Aip, File, Job, JobState, ReplicaState, Sip, SipState
 from preserve.catalog.repository import get_replica, verified_targets
 from preserve.catalog.types import utcnow
 from preserve.errors import ConfigurationError
-from preserve.ingest import bag as bagit
 from preserve.runtime import Runtime
-from preserve.storage.layout import AIP_ROOT, parse_aip_key
 from preserve.storage.service import queue_copy
 
 _REQUIRED = (bagit.TAGMANIFEST, bagit.SIGNATURE)

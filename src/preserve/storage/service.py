@@ -3,7 +3,7 @@
 The AIP goes first to the first target that accepts it (the SIP is then STORED); one
 replication job per other target is queued in the same transaction. Each job names its target
 as the store it needs, so a target that is down holds only its own copies (see
-:mod:`preserve.jobs.queue`): targets known to be down are tried last for the first copy, and
+:mod:`preserve.catalog.queue`): targets known to be down are tried last for the first copy, and
 a failed first copy marks its target down too. The SIP is PRESERVED exactly when the
 profile's policy holds over verified replicas; the staged bag is removed once every target
 holds a verified copy.
@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from preserve.aip import bag as bagit
+from preserve.aip.layout import aip_key
 from preserve.catalog.db import after_commit
 from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Aip, File, Outage, Replica, ReplicaState, Sip, SipState
+from preserve.catalog.queue import enqueue, note_outage
 from preserve.catalog.repository import get_replica, verified_targets
 from preserve.catalog.types import utcnow
 from preserve.errors import IntegrityError, NotFound
-from preserve.ingest import bag as bagit
 from preserve.ingest.staging import bag_dir, discard
-from preserve.jobs.queue import enqueue, note_outage
 from preserve.runtime import Runtime
 from preserve.storage.base import SourceUnavailable, StorageError, read_bytes
 from preserve.storage.copy import (
@@ -35,7 +36,6 @@ from preserve.storage.copy import (
     copy_bag,
     expected_digests,
 )
-from preserve.storage.layout import aip_key
 from preserve.storage.profiles import StorageProfile
 from preserve.storage.throttle import pacer_for
 from preserve.trust.signing import Signature, verify

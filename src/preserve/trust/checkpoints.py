@@ -15,52 +15,30 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from preserve.catalog.models import Agency, Aip, Event, Job, JobState, LogCheckpoint, LogHead
+from preserve.catalog.chain import (
+    GENESIS,
+    canonical,
+    content_digest,
+    fold,
+    timestamp,
+)
+from preserve.catalog.models import Agency, Aip, Event, LogCheckpoint, LogHead
 from preserve.catalog.types import utcnow
 from preserve.errors import IntegrityError
 from preserve.storage.base import ObjectExists, StorageError, Store, read_bytes
-from preserve.trust.chain import GENESIS, canonical, content_digest, fold, timestamp
 from preserve.trust.signing import Signature, sign, verify
 
 PREFIX = "log/checkpoints/"
-JOB_KIND = "trust.checkpoint"
-DEDUPE_KEY = "trust:checkpoint"
-
-
-class CheckpointSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PRESERVE_CHECKPOINT_", extra="ignore")
-    every_events: int = Field(default=1000, ge=1)
-    every_minutes: float = Field(default=15, gt=0)
 
 
 def checkpoint_key(seq_to: int) -> str:
     return f"{PREFIX}{seq_to:012d}.json"
-
-
-def arm(session: Session, head_seq: int) -> None:
-    """Make sure a checkpoint job is queued (called under the chain head lock)."""
-    policy = CheckpointSettings()
-    now = utcnow()
-    due = now + timedelta(minutes=policy.every_minutes)
-    last = session.scalar(select(func.max(LogCheckpoint.seq_to))) or 0
-    if head_seq - last >= policy.every_events:
-        due = now
-    job = session.scalar(select(Job).where(Job.dedupe_key == DEDUPE_KEY))
-    if job is None:
-        session.add(Job(kind=JOB_KIND, payload={}, dedupe_key=DEDUPE_KEY, run_after=due))
-    elif job.state in (JobState.DONE, JobState.DEAD):
-        job.state, job.attempts, job.run_after = JobState.QUEUED, 0, due
-        job.last_error, job.finished_at = None, None
-    elif job.state == JobState.QUEUED and job.run_after > due:
-        job.run_after = due
 
 
 @dataclass(frozen=True)

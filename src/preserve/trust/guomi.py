@@ -18,12 +18,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from preserve.aip.bag import ExtraTags, manifest_text, parse_manifest
+from preserve.aip.layout import aip_key
 from preserve.errors import IntegrityError, PreserveError
 from preserve.storage.base import ObjectNotFound, StorageError, Store, read_bytes
-from preserve.storage.layout import aip_key
 from preserve.trust.signing import SM2_ALGORITHM, Signature, sign, verify
 
 SM3_MANIFEST = "manifest-sm3.txt"
@@ -49,12 +51,15 @@ def guomi_signer(rt: Any, profile_ref: str) -> Any:
     return rt.keyring.sm2_key() if getattr(policy, "guomi", False) else None
 
 
-def guomi_tag_files(
+def guomi_tag_files(root: Path, payload: Iterable[Any], sm2_key: Any) -> ExtraTags:
+    """The three 国密 files for a bag whose payload is under ``root/data``, made from the bag's
+    other tag files when :func:`preserve.aip.bag.write_bag` has them."""
+    return partial(_guomi_tag_files, root, list(payload), sm2_key=sm2_key)
+
+
+def _guomi_tag_files(
     root: Path, payload: Iterable[Any], tag_files: dict[str, bytes], sm2_key: Any
 ) -> dict[str, bytes]:
-    """The three 国密 files for a bag whose payload is under ``root/data``."""
-    from preserve.ingest.bag import manifest_text
-
     entries = []
     for e in payload:
         digest = e.digests.get("sm3")
@@ -136,7 +141,6 @@ def check_restored(root: Path, chosen: Iterable[str], sm3: dict[str, str]) -> No
 
 
 def _parse(data: bytes, name: str) -> dict[str, str]:
-    from preserve.ingest.bag import parse_manifest
 
     try:
         return parse_manifest(data)

@@ -132,6 +132,14 @@ class Keyring:
         }
         return TrustedKeys(found, revoked)
 
+    def trusted_keys(self) -> TrustedKeys:
+        """Every key the archive has used, the current signing key included (made on first
+        use), with their revocation dates (``.revoked_from``)."""
+        signing = self.signing_key()
+        trusted = self.trusted()
+        trusted.setdefault(signing.key_id, signing.public)
+        return trusted
+
     def list(self) -> list[KeyInfo]:
         doc = self.document()
         trusted = self.trusted()

@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from preserve.catalog.chain import GENESIS, content_digest, link
 from preserve.catalog.models import Event, LogHead
 from preserve.errors import IntegrityError
 from preserve.storage.base import StorageError, Store
-from preserve.trust.chain import GENESIS, content_digest, link
 from preserve.trust.checkpoints import Checkpoint, read_from
 
 

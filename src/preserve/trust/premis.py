@@ -12,8 +12,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
+from preserve.catalog.chain import timestamp
 from preserve.catalog.models import Aip, Event, File, ReplicaState
-from preserve.trust.chain import timestamp
 
 NS = "http://www.loc.gov/premis/v3"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -201,3 +202,9 @@ def _public_key(signature: Signature, trusted: dict[str, Any] | None) -> Any:
     if not isinstance(public, Ed25519PublicKey) or key_id_of(public) != signature.key_id:
         raise IntegrityError(f"embedded public key does not match key id {signature.key_id}")
     return public
+
+
+def tagmanifest_signer(key: Any, name: str) -> Callable[[bytes], bytes]:
+    """What :func:`preserve.aip.bag.write_bag` signs a tag manifest with: the JSON signature
+    file over the manifest's bytes, made with ``key``."""
+    return lambda manifest: sign(key, manifest, name).to_json()

@@ -14,7 +14,7 @@ from preserve.api.problems import PROBLEM_RESPONSES
 from preserve.api.schemas import SipAccepted, SipOut
 from preserve.catalog.models import Role, Sip, SipState
 from preserve.catalog.repository import get_sip
-from preserve.errors import Conflict, Forbidden
+from preserve.errors import Forbidden, ReceiptNotReady
 from preserve.ingest.receive import MalformedUpload
 from preserve.ingest.submit import BAG_TYPES, submit
 from preserve.runtime import Runtime
@@ -154,11 +154,6 @@ def read_sip(
     session: Session = Depends(db),
 ) -> SipDetail:
     return SipDetail.of(get_sip(session, sip_id, agency_id=who.scope))
-
-
-class ReceiptNotReady(Conflict):
-    slug = "receipt-not-ready"
-    title = "The SIP has no receipt (yet)"
 
 
 @router.get(

@@ -29,13 +29,10 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from preserve.trust.keys import SigningKey
-from preserve.trust.signing import Signature, sign
 
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 PAYLOAD_ALGORITHMS = ("sha256", "sha512")
@@ -53,10 +50,15 @@ class PayloadEntry:
     digests: dict[str, str]
 
 
+Signer = Callable[[bytes], bytes]
+"""Signs a tag manifest: its bytes in, the signature file's bytes out (see preserve.trust)."""
+ExtraTags = Callable[[dict[str, bytes]], dict[str, bytes]]
+"""More tag files from the tag files so far, listed in the tag manifests (国密's SM3 files)."""
+
+
 @dataclass(frozen=True)
 class BuiltBag:
     tagmanifest_sha256: str
-    signature: Signature
     files: list[str]
 
 
@@ -114,10 +116,11 @@ def write_bag(
     payload: list[PayloadEntry],
     info: dict[str, str],
     tag_documents: dict[str, Any],
-    key: SigningKey,
-    sm2_key: Any = None,
+    sign: Signer,
+    extra_tags: ExtraTags | None = None,
 ) -> BuiltBag:
-    """Write every tag file of a bag whose payload already sits under ``root/data``."""
+    """Write every tag file of a bag whose payload already sits under ``root/data``; the
+    signature over ``tagmanifest-sha256.txt`` comes from ``sign``."""
     total = sum(e.size for e in payload)
     info = {
         **info,
@@ -131,23 +134,19 @@ def write_bag(
         )
     for name, doc in tag_documents.items():
         tag_files[f"metadata/{name}"] = doc if isinstance(doc, bytes) else json_bytes(doc)
-    if sm2_key is not None:  # 国密 profile: SM3 manifests and an SM2 signature
-        from preserve.trust.guomi import guomi_tag_files
-
-        tag_files.update(guomi_tag_files(root, payload, tag_files, sm2_key))
+    if extra_tags is not None:
+        tag_files.update(extra_tags(tag_files))
     tagmanifests = {
         f"tagmanifest-{alg}.txt": manifest_text(
             (name, hashlib.new(alg, data).hexdigest()) for name, data in tag_files.items()
         )
         for alg in PAYLOAD_ALGORITHMS
     }
-    signature = sign(key, tagmanifests[TAGMANIFEST], TAGMANIFEST)
-    everything = {**tag_files, **tagmanifests, SIGNATURE: signature.to_json()}
+    everything = {**tag_files, **tagmanifests, SIGNATURE: sign(tagmanifests[TAGMANIFEST])}
     for name, data in everything.items():
         _write_durably(root / name, data)
     return BuiltBag(
         tagmanifest_sha256=hashlib.sha256(tagmanifests[TAGMANIFEST]).hexdigest(),
-        signature=signature,
         files=sorted(everything),
     )
 

@@ -23,17 +23,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from preserve.catalog.models import Event, LogHead
+from preserve.catalog.models import Event, Job, JobState, LogCheckpoint, LogHead
 from preserve.catalog.types import utcnow
+from preserve.settings import CheckpointSettings
 
 GENESIS = "0" * 64
+CHECKPOINT_JOB_KIND = "trust.checkpoint"
+_CHECKPOINT_DEDUPE_KEY = "trust:checkpoint"
 HEAD_ID = 1
 _PENDING = "preserve.chain.pending"
 CONTENT_FIELDS = (
@@ -140,7 +143,31 @@ def seal(session: Session, entries: list[Event]) -> LogHead:
         entry.entry_hash = prev = link(prev, content_digest(entry))
     head.seq, head.entry_hash, head.updated_at = seq, prev, utcnow()
     session.flush()
-    from preserve.trust.checkpoints import arm
-
-    arm(session, head.seq)
+    arm_checkpoint(session, head.seq)
     return head
+
+
+def arm_checkpoint(session: Session, head_seq: int) -> None:
+    """Make sure a signed checkpoint job (:mod:`preserve.trust.checkpoints`) is queued; called
+    under the chain head lock."""
+    policy = CheckpointSettings()
+    now = utcnow()
+    due = now + timedelta(minutes=policy.every_minutes)
+    last = session.scalar(select(func.max(LogCheckpoint.seq_to))) or 0
+    if head_seq - last >= policy.every_events:
+        due = now
+    job = session.scalar(select(Job).where(Job.dedupe_key == _CHECKPOINT_DEDUPE_KEY))
+    if job is None:
+        session.add(
+            Job(
+                kind=CHECKPOINT_JOB_KIND,
+                payload={},
+                dedupe_key=_CHECKPOINT_DEDUPE_KEY,
+                run_after=due,
+            )
+        )
+    elif job.state in (JobState.DONE, JobState.DEAD):
+        job.state, job.attempts, job.run_after = JobState.QUEUED, 0, due
+        job.last_error, job.finished_at = None, None
+    elif job.state == JobState.QUEUED and job.run_after > due:
+        job.run_after = due

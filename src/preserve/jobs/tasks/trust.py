@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from preserve.catalog.chain import CHECKPOINT_JOB_KIND as JOB_KIND
 from preserve.jobs.registry import task
 from preserve.runtime import Runtime
-from preserve.trust.checkpoints import JOB_KIND
 from preserve.trust.log import run_checkpoint
 
 

@@ -11,16 +11,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from preserve.errors import InvalidInput
+from preserve.errors import UnsafePath
 
 MAX_PATH_BYTES = 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-class UnsafePath(InvalidInput):
-    slug = "unsafe-path"
-    title = "A file path would escape the package or is not portable"
 
 
 def safe_relative_path(raw: str) -> str:
