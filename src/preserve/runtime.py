@@ -37,7 +37,12 @@ class Runtime:
         self.settings = settings
         self.engine = engine or make_engine(settings.sqlalchemy_url)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
-        self.stores = Stores(settings.profiles_dir, settings.storage_profile, injected=stores)
+        self.stores = Stores(
+            settings.profiles_dir,
+            settings.storage_profile,
+            base_dir=settings.resolved_data_dir,
+            injected=stores,
+        )
 
     @cached_property
     def keyring(self) -> Keyring:

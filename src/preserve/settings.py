@@ -1,31 +1,46 @@
 """Settings, read from ``PRESERVE_*`` environment variables (and an optional ``.env``).
 
-The defaults run everything on one machine: data under ``./var``, SQLite at
-``var/preserve.db``, the ``storage_profiles/local.toml`` profile. No secret has a default.
+The defaults run everything on one machine: the data directory (``PRESERVE_DATA_DIR``, else
+``$XDG_DATA_HOME/preserve``, else ``~/.local/share/preserve``) holds staging, keys and the SQLite
+catalogue, and the ``local`` profile shipped in the package puts two filesystem stores under
+``<data_dir>/stores/``. Every command finds the data directory the same way, whatever the
+current directory. No secret has a default.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
+from importlib.resources import files
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_PROFILES = Path(str(files("preserve._shipped") / "storage_profiles"))
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "preserve"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PRESERVE_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(default=Path("var"), description="Staging, keys and the SQLite file.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Staging, keys, the SQLite file; relative store roots resolve against it.",
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; defaults to SQLite at <data_dir>/preserve.db."
     )
     storage_profile: str = Field(
         default="local", description="Default profile: a path, or a name under profiles_dir."
     )
-    profiles_dir: Path = Field(default=PROJECT_ROOT / "storage_profiles")
+    profiles_dir: Path = Field(
+        default=SHIPPED_PROFILES, description="Storage profiles; by default those shipped."
+    )
     max_file_bytes: int = Field(default=64 * 1024**3, ge=1)
     max_files_per_sip: int = Field(default=100_000, ge=1)
     identify_workers: int = Field(default=2, ge=1)

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from preserve.settings import PROJECT_ROOT, Settings
+from preserve.settings import SHIPPED_PROFILES, Settings
 from preserve.storage.profiles import S3Target, load_profile, resolve_profile_path
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = PROJECT_ROOT / "deploy" / "compose.yaml"
 EXAMPLE_ENV = PROJECT_ROOT / "deploy" / "example.env"
 REFERENCE = re.compile(r"\$\{([A-Z0-9_]+)")
@@ -67,8 +68,8 @@ def test_the_services_the_issue_asks_for(compose):
 def test_the_profile_it_runs_loads_and_is_wired_up(compose, monkeypatch):
     services = compose["services"]
     env = environment(services["serve"])
-    path = resolve_profile_path(env["PRESERVE_STORAGE_PROFILE"], PROJECT_ROOT / "storage_profiles")
-    assert path == PROJECT_ROOT / "storage_profiles" / "two-sites-and-cold.toml"
+    path = resolve_profile_path(env["PRESERVE_STORAGE_PROFILE"], SHIPPED_PROFILES)
+    assert path == SHIPPED_PROFILES / "two-sites-and-cold.toml"
     names = _credential_names(path)
     for var in names:
         monkeypatch.setenv(var, "set-by-compose")
@@ -106,9 +107,7 @@ def test_every_variable_it_needs_is_listed_in_the_example_env(compose):
         for line in EXAMPLE_ENV.read_text().splitlines()
         if line and not line.startswith("#")
     ), "the example holds no secret"
-    assert (
-        _credential_names(PROJECT_ROOT / "storage_profiles" / "two-sites-and-cold.toml") <= needed
-    )
+    assert _credential_names(SHIPPED_PROFILES / "two-sites-and-cold.toml") <= needed
 
 
 def _credential_names(path: Path) -> set[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from preserve.errors import ConfigurationError
-from preserve.settings import PROJECT_ROOT
+from preserve.settings import SHIPPED_PROFILES
 from preserve.storage.profiles import FilesystemTarget, S3Target, load_profile
 
 POLICY = """
@@ -48,14 +48,14 @@ def refused(tmp_path: Path, text: str) -> str:
 
 
 def test_the_shipped_local_profile_loads():
-    path = PROJECT_ROOT / "storage_profiles" / "local.toml"
+    path = SHIPPED_PROFILES / "local.toml"
     profile = load_profile(path, base_dir=Path("/srv/preserve"))
 
     assert profile.name == "local"
     assert profile.policy.min_copies == 2
     assert [t.name for t in profile.targets] == ["site-a-disk", "site-b-nas"]
     assert all(isinstance(t, FilesystemTarget) for t in profile.targets)
-    assert profile.target("site-a-disk").root == "/srv/preserve/var/stores/site-a-disk"
+    assert profile.target("site-a-disk").root == "/srv/preserve/stores/site-a-disk"
     assert profile.policy_holds({"site-a-disk", "site-b-nas"})
 
 

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+from preserve.errors import ConfigurationError
+
+# The migrations ship inside the package (``preserve/_shipped/migrations`` links to the
+# repository's top-level ``migrations/``; a wheel carries the files themselves).
+MIGRATIONS_DIR = Path(str(files("preserve._shipped") / "migrations"))
 
 
 def make_engine(url: str) -> Engine:
@@ -92,18 +98,25 @@ def is_empty(engine: Engine) -> bool:
     return not inspect(engine).get_table_names()
 
 
-def ensure_database(settings) -> None:
-    """The embedded SQLite database makes itself; any other must have been upgraded."""
-    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.sqlalchemy_url
+def archive_exists(url: str) -> bool:
+    """Whether the catalogue at ``url`` is there with a schema, without creating anything
+    (connecting to a SQLite path that does not exist would create the file)."""
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if not database or database == ":memory:" or not Path(database).is_file():
+            return False
+    engine = make_engine(url)
+    try:
+        return not is_empty(engine)
+    finally:
+        engine.dispose()
+
+
+def ensure_database(url: str) -> None:
+    """An existing embedded SQLite catalogue is brought to the newest schema; any other must
+    have been upgraded with ``preserve db upgrade``."""
     if url.startswith("sqlite"):
         upgrade(url)
         return
-    engine = make_engine(url)
-    try:
-        if is_empty(engine):
-            from preserve.errors import ConfigurationError
-
-            raise ConfigurationError("the database has no schema; run 'preserve db upgrade' first")
-    finally:
-        engine.dispose()
+    if not archive_exists(url):
+        raise ConfigurationError("the database has no schema; run 'preserve db upgrade' first")

@@ -19,7 +19,7 @@ tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     settings = Settings()
-    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     upgrade(settings.sqlalchemy_url, revision)
     console.print(f"database at revision {revision}")
 

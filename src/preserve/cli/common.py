@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from rich.console import Console
 
-from preserve.catalog.db import ensure_database
+from preserve.catalog.db import archive_exists, ensure_database
 from preserve.runtime import Runtime
 from preserve.settings import Settings
 
@@ -17,14 +17,30 @@ err_console = Console(stderr=True)
 
 
 @contextmanager
-def open_runtime() -> Iterator[Runtime]:
+def open_runtime(*, create: bool = False) -> Iterator[Runtime]:
+    """The runtime of the archive the settings name. Only ``serve``, ``worker`` and ``db
+    upgrade`` may create an archive (``create``); any other command refuses, with one line and
+    exit 2, to run where there is none, rather than make an empty one with a new key."""
     settings = Settings()
-    ensure_database(settings)
+    if create:
+        settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    elif not (settings.resolved_data_dir.is_dir() and archive_exists(settings.sqlalchemy_url)):
+        fail(
+            f"no archive at {settings.resolved_data_dir} ({_where(settings)}); set "
+            "PRESERVE_DATA_DIR (or PRESERVE_DATABASE_URL), or start one with 'preserve serve'",
+            code=2,
+        )
+    ensure_database(settings.sqlalchemy_url)
     rt = Runtime(settings)
     try:
         yield rt
     finally:
         rt.close()
+
+
+def _where(settings: Settings) -> str:
+    url = settings.sqlalchemy_url
+    return "no catalogue database" if url.startswith("sqlite") else "no schema in the database"
 
 
 def fail(message: str, code: int = 1) -> None:

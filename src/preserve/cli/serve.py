@@ -60,22 +60,23 @@ def worker() -> None:
     _logging()
     from preserve.jobs.worker import run_forever
 
-    with open_runtime() as rt:
+    with open_runtime(create=True) as rt:
         run_forever(rt)
 
 
 def prepare(settings: Settings) -> None:
     """Data directory, schema (the embedded SQLite upgrades itself) and the signing key."""
-    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
-    settings.staging_dir.mkdir(parents=True, exist_ok=True)
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.staging_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = make_engine(settings.sqlalchemy_url)
     try:
         if is_empty(engine):
             upgrade(settings.sqlalchemy_url)
     finally:
         engine.dispose()
-    with open_runtime() as rt:
+    with open_runtime(create=True) as rt:
         rt.profile()  # a default profile that cannot work stops the start here
+        console.print(f"data directory {settings.resolved_data_dir}", highlight=False)
         console.print(f"archive signing key {rt.signing_key.key_id}", highlight=False)
 
 

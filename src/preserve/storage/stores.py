@@ -1,8 +1,9 @@
 """The archive's storage as domain code sees it: profiles by reference, an open store per target.
 
 A :class:`Stores` is what a service that reads or writes AIPs takes instead of the whole
-runtime. Stores are opened on first use and kept (an S3 client is costly to build); tests may
-hand in ready stores (the in-memory one, say) by target name.
+runtime. Relative filesystem roots in a profile resolve against ``base_dir`` (the runtime
+passes the data directory). Stores are opened on first use and kept (an S3 client is costly
+to build); tests may hand in ready stores (the in-memory one, say) by target name.
 """
 
 from __future__ import annotations
@@ -60,6 +61,6 @@ class Stores:
 
     def _profile_unlocked(self, ref: str) -> StorageProfile:
         if ref not in self._profiles:
-            base = self._base_dir or Path.cwd()
-            self._profiles[ref] = load_profile(self.profile_path(ref), base_dir=base)
+            path = self.profile_path(ref)
+            self._profiles[ref] = load_profile(path, base_dir=self._base_dir or path.parent)
         return self._profiles[ref]
