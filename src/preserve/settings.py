@@ -13,6 +13,7 @@ import os
 from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +70,10 @@ class Settings(BaseSettings):
         default=24, ge=0, description="A replica is overdue this long after its due time."
     )
     audit_workers: int = Field(default=1, ge=1, description="Threads hashing one replica.")
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="JSON lines, text, or auto (text on a terminal)."
+    )
+    log_level: str = Field(default="INFO", description="The lowest level logged.")
     alert_webhook_url: str | None = Field(
         default=None, description="Critical alerts are POSTed here as JSON."
     )

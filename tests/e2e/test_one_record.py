@@ -5,6 +5,7 @@ target gives byte-identical files."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def server_env(tmp_path: Path, database_url: str) -> dict[str, str]:
     write_profile(tmp_path / "profiles", tmp_path / "stores")
-    return cli_env(tmp_path / "var", database_url, tmp_path / "profiles")
+    env = cli_env(tmp_path / "var", database_url, tmp_path / "profiles")
+    return {**env, "PRESERVE_LOG_FORMAT": "json"}
 
 
 def wait_for_state(client: httpx.Client, sip_id: str, state: str, timeout: float = 60) -> dict:
@@ -45,13 +47,16 @@ def test_push_preserve_audit_corrupt_restore(tmp_path: Path, server_env: dict[st
         files = {"公文/通知.pdf": MINIMAL_PDF, "notes/readme.txt": b"plain text record\n" * 100}
         headers = {"Authorization": f"Bearer {plaintext}"}
         with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
-            accepted = client.post("/v1/sips", **form(files, metadata()))
+            sent = {"X-Request-ID": "e2e-push-1"}
+            accepted = client.post("/v1/sips", **form(files, metadata(), headers=sent))
             assert accepted.status_code == 202, accepted.text
+            assert accepted.headers["X-Request-ID"] == "e2e-push-1"
             sip = wait_for_state(client, accepted.json()["id"], "PRESERVED")
             aip = client.get(f"/v1/aips/{sip['aip_id']}").json()
     finally:
         server.stop()
 
+    _the_request_id_follows_the_record_into_its_jobs(server.log, "e2e-push-1")
     assert sorted(r["target"] for r in aip["replicas"] if r["state"] == "verified") == [
         "site-a-disk",
         "site-b-nas",
@@ -87,3 +92,15 @@ def test_push_preserve_audit_corrupt_restore(tmp_path: Path, server_env: dict[st
     assert last_line.startswith("error: site-a-disk: data/notes/readme.txt has sha256")
     assert not (tmp_path / "bad").exists()
     assert not list(tmp_path.glob(".bad.partial-*"))
+
+
+def _the_request_id_follows_the_record_into_its_jobs(log: Path, rid: str) -> None:
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    mine = [line for line in lines if line.get("request_id") == rid]
+    access = [line for line in mine if line["logger"] == "preserve.access"]
+    assert [(a["method"], a["path"], a["status"]) for a in access] == [("POST", "/v1/sips", 202)]
+    done = {
+        line["message"].split("(")[1].split(")")[0] for line in mine if "done" in line["message"]
+    }
+    assert {"ingest.process", "storage.store", "storage.replicate"} <= done
+    assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)

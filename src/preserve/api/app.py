@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from preserve import __version__
 from preserve.api import problems
+from preserve.api.observability import RequestLog
 from preserve.api.routers import aips, bagit_profile, metrics, reports, sips, system, uploads
 from preserve.api.routers import premis as premis_router
 from preserve.api.schemas import Problem
@@ -22,6 +23,7 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = rt
     problems.install(app)
+    app.add_middleware(RequestLog)
     for module in (system, sips, uploads, bagit_profile, aips, reports, metrics):
         app.include_router(module.router)
     app.include_router(premis_router.router)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from preserve.catalog.models import Job, JobState, Outage
 from preserve.catalog.types import utcnow
+from preserve.logs import request_id
 
 BASE_BACKOFF_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 3600.0
@@ -51,7 +52,11 @@ def enqueue(
     one, and a finished one is re-armed: the same work is never queued twice.
 
     ``resource`` names the store the job needs (``target:<name>``), so an outage of that
-    store holds the job instead of failing it."""
+    store holds the job instead of failing it. The request id of the request (or job) that
+    enqueues it goes into the payload, so the job's log lines carry it too."""
+    rid = request_id.get()
+    if rid is not None and "request_id" not in payload:
+        payload = {**payload, "request_id": rid}
     if dedupe_key is not None:
         existing = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
         if existing is not None:

@@ -14,6 +14,7 @@ import uvicorn
 
 from preserve.catalog.db import is_empty, make_engine, upgrade
 from preserve.cli.common import console, open_runtime
+from preserve.logs import configure as configure_logs
 from preserve.settings import Settings
 
 log = logging.getLogger("preserve.serve")
@@ -36,7 +37,11 @@ def serve(
         # By name: the CLI and the API are two faces over the domain and never import each
         # other; uvicorn imports the app factory.
         uvicorn.run(
-            "preserve.api.app:create_app", factory=True, host=host, port=port, log_level="info"
+            "preserve.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            log_config=None,  # preserve.logs configured every logger already
         )
     finally:
         if child:
@@ -113,6 +118,5 @@ class _WorkerSupervisor:
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    settings = Settings()
+    configure_logs(settings.log_format, settings.log_level)

@@ -29,6 +29,7 @@ from preserve.catalog import queue
 from preserve.errors import PreserveError, Retryable
 from preserve.jobs.registry import handler_for, load_tasks
 from preserve.jobs.scheduler import Ticker
+from preserve.logs import request_id
 from preserve.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,14 @@ def run_one(rt: Runtime, wid: str | None = None, kinds: list[str] | None = None)
         if job is None:
             return False
         job_id, kind, payload = job.id, job.kind, dict(job.payload)
+    token = request_id.set(payload.get("request_id"))  # the request that caused the job
+    try:
+        return _run(rt, wid, lease, job_id, kind, payload)
+    finally:
+        request_id.reset(token)
+
+
+def _run(rt: Runtime, wid: str, lease: int, job_id: int, kind: str, payload: dict) -> bool:
     try:
         with _heartbeat(rt, job_id, wid, lease):
             handler_for(kind)(rt, payload)
@@ -69,6 +78,8 @@ def run_one(rt: Runtime, wid: str | None = None, kinds: list[str] | None = None)
     with rt.sessions.begin() as session:
         if not queue.complete(session, job_id, wid):
             log.warning("job %s (%s) finished after another worker took it over", job_id, kind)
+            return True
+    log.info("job %s (%s) done", job_id, kind)
     return True
 
 
