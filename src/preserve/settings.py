@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     max_files_per_sip: int = Field(default=100_000, ge=1)
     identify_workers: int = Field(default=2, ge=1)
     worker_poll_seconds: float = Field(default=0.2, gt=0)
-    job_lease_seconds: int = Field(default=300, ge=5)
+    job_lease_seconds: int = Field(
+        default=30, ge=5, description="A running job's lease, renewed every third of it."
+    )
     job_max_attempts: int = Field(default=8, ge=1)
     storage_retry_max_seconds: float = Field(
         default=300, gt=0, description="A store that is down is probed at least this often."

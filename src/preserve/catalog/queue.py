@@ -137,6 +137,27 @@ def _take_probe(session: Session, resource: str, now: datetime, lease_seconds: i
     return result.rowcount == 1
 
 
+def running_on(session: Session, host: str) -> list[tuple[int, str]]:
+    """The running jobs whose lease a worker on ``host`` holds: ``(job id, worker id)``."""
+    rows = session.execute(
+        select(Job.id, Job.locked_by).where(
+            Job.state == JobState.RUNNING, Job.locked_by.startswith(f"{host}:", autoescape=True)
+        )
+    )
+    return [(job_id, locked_by) for job_id, locked_by in rows]
+
+
+def release(session: Session, job_id: int, worker_id: str) -> bool:
+    """End the lease ``worker_id`` holds on a job now (its worker is gone), so the job is
+    runnable at once instead of when the lease would have run out."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker_id, Job.state == JobState.RUNNING)
+        .values(lease_until=utcnow() - timedelta(seconds=1))
+    )
+    return result.rowcount == 1
+
+
 def renew(session: Session, job_id: int, worker_id: str, lease_seconds: int) -> bool:
     """Extend a running job's lease; False means the lease was lost to another worker."""
     result = session.execute(

@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,10 +34,44 @@ from preserve.logs import request_id
 from preserve.runtime import Runtime
 
 log = logging.getLogger(__name__)
+ORPHAN_CHECK_SECONDS = 5.0
 
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def reclaim_orphans(rt: Runtime) -> int:
+    """Free at once the jobs whose worker on this host is gone (its process no longer runs),
+    so a restart takes them up in seconds, not when their leases run out. Workers on other
+    hosts are left to their leases, which are short and renewed often."""
+    host = socket.gethostname()
+    with rt.sessions.begin() as session:
+        held = queue.running_on(session, host)
+        freed = [
+            job_id
+            for job_id, holder in held
+            if not _process_alive(holder) and queue.release(session, job_id, holder)
+        ]
+    for job_id in freed:
+        log.warning("job %s: its worker is gone; taken up again now", job_id)
+    return len(freed)
+
+
+def _process_alive(holder: str) -> bool:
+    try:
+        pid = int(holder.split(":")[1])
+    except (IndexError, ValueError):
+        return True  # not ours to judge
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_one(rt: Runtime, wid: str | None = None, kinds: list[str] | None = None) -> bool:
@@ -135,7 +170,11 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
             return
         log.info("worker %s started", wid)
         ticker = Ticker(rt)  # the scheduler tick (one process at a time)
+        next_reclaim = 0.0
         while not stop.is_set():
+            if time.monotonic() >= next_reclaim:
+                _safely(reclaim_orphans, rt)
+                next_reclaim = time.monotonic() + ORPHAN_CHECK_SECONDS
             if supervisor is not None and os.getppid() != supervisor:
                 log.warning("worker %s: its preserve serve process is gone; stopping", wid)
                 break
@@ -148,6 +187,13 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
             if not ran:
                 stop.wait(rt.settings.worker_poll_seconds)
     log.info("worker %s stopped", wid)
+
+
+def _safely(step, rt: Runtime) -> None:
+    try:
+        step(rt)
+    except Exception:
+        log.exception("worker: %s failed; retrying later", step.__name__)
 
 
 def _serve_parent() -> int | None:
