@@ -51,6 +51,7 @@ def test_db_upgrade_creates_the_archive_in_its_data_directory_only(tmp_path):
     assert run_cli(env, "db", "upgrade", cwd=cwd).returncode == 0
     assert (tmp_path / "data" / "preserve.db").is_file()
     assert (tmp_path / "data").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "data" / "preserve.db").stat().st_mode & 0o077 == 0
     done = run_cli(env, "audit", "status", cwd=cwd)
     assert done.returncode == 0, done.stderr
     assert list(cwd.iterdir()) == []

@@ -87,7 +87,8 @@ class Agency(Base):
 
 
 class Token(Base):
-    """An API token; only its SHA-256 is stored, the prefix lets an admin tell tokens apart."""
+    """An API token; only its SHA-256 is stored. ``prefix`` holds its public id (``tok_`` and
+    the digest's first hex digits), which lets an admin tell tokens apart."""
 
     __tablename__ = "tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -7,7 +7,7 @@ import typer
 from preserve.catalog.db import session_scope, upgrade
 from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Role
-from preserve.cli.common import console, open_runtime
+from preserve.cli.common import console, keep_files_private, open_runtime
 from preserve.settings import Settings
 from preserve.trust.tokens import create_token
 
@@ -19,7 +19,7 @@ tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     settings = Settings()
-    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    keep_files_private(settings)
     upgrade(settings.sqlalchemy_url, revision)
     console.print(f"database at revision {revision}")
 
@@ -39,7 +39,7 @@ def tokens_create(
             object_type="agency",
             object_id=str(token.agency_id),
             agency_id=token.agency_id,
-            detail=f"{role.value} token {token.prefix}… issued",
+            detail=f"{role.value} token {token.prefix} issued",
             agent="cli",
         )
     console.print(f"token for agency {agency!r}, role {role.value} (shown once):", highlight=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,6 +38,17 @@ def open_runtime(*, create: bool = False) -> Iterator[Runtime]:
         yield rt
     finally:
         rt.close()
+
+
+def keep_files_private(settings: Settings) -> None:
+    """What the archive's processes create is theirs alone (the SQLite catalogue, keys,
+    staging: 0600 files in 0700 directories), and temporary files (multiprocessing's
+    included) stay inside the data directory."""
+    os.umask(0o077)
+    tmp = settings.resolved_data_dir / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.environ["TMPDIR"] = str(tmp)
+    tempfile.tempdir = str(tmp)
 
 
 def _where(settings: Settings) -> str:

@@ -13,7 +13,7 @@ import typer
 import uvicorn
 
 from preserve.catalog.db import is_empty, make_engine, upgrade
-from preserve.cli.common import console, open_runtime
+from preserve.cli.common import console, keep_files_private, open_runtime
 from preserve.logs import configure as configure_logs
 from preserve.settings import Settings
 
@@ -63,6 +63,7 @@ def _exit_cleanly_on_signals() -> None:
 def worker() -> None:
     """Claim and run background jobs until stopped (SIGTERM or Ctrl-C)."""
     _logging()
+    keep_files_private(Settings())
     from preserve.jobs.worker import run_forever
 
     with open_runtime(create=True) as rt:
@@ -71,8 +72,12 @@ def worker() -> None:
 
 def prepare(settings: Settings) -> None:
     """Data directory, schema (the embedded SQLite upgrades itself) and the signing key."""
-    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    keep_files_private(settings)
     settings.staging_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not settings.key_passphrase:
+        log.warning(
+            "the archive's private keys are not encrypted at rest: set PRESERVE_KEY_PASSPHRASE"
+        )
     engine = make_engine(settings.sqlalchemy_url)
     try:
         if is_empty(engine):

@@ -18,6 +18,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def public_id(token_hash: str) -> str:
+    """How a token is named in lists and the event log: from its digest, never from its
+    secret characters (a prefix of the secret would shorten every guess)."""
+    return "tok_" + token_hash[:12]
+
+
 def get_or_create_agency(session: Session, name: str) -> Agency:
     agency = session.scalar(select(Agency).where(Agency.name == name))
     if agency is None:
@@ -31,7 +37,8 @@ def create_token(session: Session, agency_name: str, role: Role) -> tuple[Token,
     """Return the row and the plaintext token; the plaintext is never stored."""
     agency = get_or_create_agency(session, agency_name)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = Token(agency=agency, role=role, token_hash=hash_token(plaintext), prefix=plaintext[:10])
+    digest = hash_token(plaintext)
+    token = Token(agency=agency, role=role, token_hash=digest, prefix=public_id(digest))
     session.add(token)
     session.flush()
     return token, plaintext
