@@ -21,7 +21,6 @@ take part in a deadlock.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +29,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from preserve.canonical import legacy
 from preserve.catalog.models import Event, Job, JobState, LogCheckpoint, LogHead
 from preserve.catalog.types import utcnow
 from preserve.settings import CheckpointSettings
@@ -58,9 +58,9 @@ def timestamp(value: datetime) -> str:
 
 
 def canonical(doc: Any) -> bytes:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    """The serialisation content digests are taken of: part of the log's format
+    (``preserve-log/1``), so it stays the legacy form for every entry ever hashed."""
+    return legacy(doc)
 
 
 def content(entry: Any) -> dict[str, Any]:

@@ -1,13 +1,14 @@
 """The signed receipt an agency gets for an accepted SIP (ISO 16363 4.1.7; 接收登记).
 
-A receipt is a JSON object in canonical form (keys sorted, no insignificant white space,
-UTF-8, integers and strings only, so it is RFC 8785 JCS as well) signed with the archive key
-through :mod:`preserve.trust.signing`. The document served at ``GET /v1/sips/{id}/receipt``
-and kept in the AIP as ``metadata/receipt.json`` is::
+A receipt is a JSON object signed in RFC 8785 (JCS) canonical form (:mod:`preserve.canonical`)
+with the archive key through :mod:`preserve.trust.signing`; receipts of ``receipt_version`` 1
+were signed over the legacy form, which verification still accepts. The document served at
+``GET /v1/sips/{id}/receipt`` and kept in the AIP as ``metadata/receipt.json`` is::
 
     {"receipt": {...}, "signature": {<preserve.trust.signing document>}}
 
-To verify offline (``preserve receipt verify FILE``): canonicalise ``receipt``, check the
+To verify offline (``preserve receipt verify FILE``): canonicalise ``receipt`` with any JCS
+implementation, check the
 signature over those bytes (its ``signed_file`` is ``receipt.json``) with a key published at
 ``GET /v1/keys`` or a PEM the archive handed over.
 """
@@ -18,15 +19,18 @@ import json
 from datetime import datetime
 from typing import Any
 
+from preserve.canonical import JCS, canonical, canonical_for
 from preserve.errors import IntegrityError
 from preserve.trust.signing import Signature, sign, verify
 
-RECEIPT_VERSION = 1
+RECEIPT_VERSION = 2
+"""2: signed over the RFC 8785 form; 1: over the legacy form (:func:`preserve.canonical.legacy`)."""
 SIGNED_FILE = "receipt.json"
 
 
-def canonical(doc: Any) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+def _signed_bytes(receipt: dict[str, Any]) -> bytes:
+    form = JCS if receipt.get("receipt_version", 1) >= 2 else None
+    return canonical_for(form, receipt)
 
 
 def build(
@@ -74,5 +78,8 @@ def check(document: Any, trusted: dict[str, Any] | None = None) -> dict[str, Any
     signature = Signature.from_json(json.dumps(document["signature"]).encode())
     if signature.signed_file != SIGNED_FILE:
         raise IntegrityError(f"the signature is over {signature.signed_file}, not a receipt")
-    verify(signature, canonical(document["receipt"]), trusted)
+    receipt = document["receipt"]
+    if not isinstance(receipt, dict):
+        raise IntegrityError("not a receipt: 'receipt' is not an object")
+    verify(signature, _signed_bytes(receipt), trusted)
     return document["receipt"]

@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from preserve.canonical import canonical
 from preserve.catalog.types import utcnow
 from preserve.errors import IntegrityError
 from preserve.trust.keys import key_id_of
@@ -109,7 +110,7 @@ def signed_attributes(
         "signed_at": when.isoformat(timespec="microseconds").replace("+00:00", "Z"),
         "signed_file": signed_file,
     }
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return canonical(doc).decode("utf-8")
 
 
 def sign(key: Any, data: bytes, signed_file: str, when: datetime | None = None) -> Signature:
