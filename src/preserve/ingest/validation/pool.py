@@ -29,6 +29,8 @@ from preserve.ingest.validation.result import Finding, Item, Limits, Validation
 
 log = logging.getLogger(__name__)
 Runner = Callable[[Item, Limits], Validation]
+READY = "ready"
+START_SECONDS = 120  # for a child to start (imports on a loaded machine), outside any file's cap
 
 
 def validate_one(item: Item, limits: Limits) -> Validation:
@@ -52,6 +54,7 @@ def _serve(conn: Connection, limits: Limits, runner: Runner) -> None:
     """A child's loop: cap its address space, then validate what it is sent until None."""
     if limits.memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    conn.send(READY)
     while True:
         try:
             item = conn.recv()
@@ -70,8 +73,15 @@ class _Child:
         theirs.close()
         self.index: int | None = None
         self.deadline = 0.0
+        self.ready = False
 
     def give(self, index: int, item: Item, timeout: float) -> None:
+        """Send one file, starting its clock once the child has started (imports are not the
+        file's fault)."""
+        if not self.ready:
+            if not self.conn.poll(START_SECONDS) or self.conn.recv() != READY:
+                raise RuntimeError("a validation process did not start")
+            self.ready = True
         self.index, self.deadline = index, time.monotonic() + timeout
         self.conn.send(item)
 

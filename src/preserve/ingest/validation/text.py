@@ -21,7 +21,7 @@ CHUNK = 1 << 20
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
@@ -33,11 +33,12 @@ def declared(path: Path) -> str | None:
     return next((name for bom, name in _BOMS if head.startswith(bom)), None)
 
 
-def first_error(path: Path, encoding: str) -> tuple[int, str] | None:
+def first_error(path: Path, encoding: str, skip: int = 0) -> tuple[int, str] | None:
     """The byte offset and reason of the first undecodable byte, or None if all decodes."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
+    offset = skip
     with path.open("rb") as f:
+        f.seek(skip)
         while True:
             chunk = f.read(CHUNK)
             pending = len(decoder.getstate()[0])
@@ -56,7 +57,9 @@ def validate_text(item: Item, limits: Limits) -> Finding:
         error = first_error(item.path, label)
         if error is None:
             return passed(f"decodes as {_name(label)} (declared by its byte-order mark)")
-        hint = "; it decodes as GB18030" if first_error(item.path, "gb18030") is None else ""
+        bom = len(codecs.BOM_UTF8) if label == "utf-8" else 0
+        gb18030 = bom and first_error(item.path, "gb18030", bom) is None
+        hint = "; after its BOM it decodes as GB18030" if gb18030 else ""
         return failed(f"labelled {_name(label)} but is not: {error[1]}{hint}", f"offset {error[0]}")
     for encoding in ("utf-8", "gb18030"):
         error = first_error(item.path, encoding)
