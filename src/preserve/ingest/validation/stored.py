@@ -9,10 +9,10 @@ import shutil
 import uuid
 from pathlib import Path
 
+from preserve.aip.layout import aip_key
 from preserve.ingest.validation.pool import validate_many
 from preserve.ingest.validation.result import Item, Limits, Validation
 from preserve.storage.base import ObjectNotFound, Store, read_bytes
-from preserve.storage.layout import aip_key
 
 
 def stored_mimes(store: Store, aip_id: str) -> dict[str, str | None]:
