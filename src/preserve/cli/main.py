@@ -10,6 +10,7 @@ from preserve.cli import access, admin, audit, catalog, drill, serve, storage
 from preserve.cli import keys as keys_cli
 from preserve.cli import push as push_cli
 from preserve.cli import receipt as receipt_cli
+from preserve.cli import validate as validate_cli
 from preserve.cli import verify as verify_cli
 from preserve.cli.common import fail
 from preserve.errors import PreserveError
@@ -34,6 +35,7 @@ app.add_typer(verify_cli.verify_app, name="verify")
 app.add_typer(storage.storage_app, name="storage")
 app.command("push")(push_cli.push)
 app.add_typer(receipt_cli.receipt_app, name="receipt")
+app.command("validate")(validate_cli.validate)
 
 
 def main() -> None:

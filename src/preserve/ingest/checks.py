@@ -16,6 +16,7 @@ Codes (真实性 1-x, 完整性 2-x, 可用性 3-x, 安全性 4-x; the 移交接
     2-1  总件数相符性    2-2 总字节数相符性    2-3 元数据项完整性    2-4 必填著录项目
     2-7  内容数据完整性 (per-file digests)
     3-3  内容数据格式 (identified, allowed by the format policy)
+    3-4  内容数据可读性 (each file opens: validated by format, see ``ingest.validation``)
     3-8  格式合规性 (no encryption)    4-2 病毒感染检测 (clamd)
     P-1  安全解包: preserve's own item (paths, links, devices, limits); not a DA/T 70 code
 
@@ -56,6 +57,7 @@ NAMES: dict[str, str] = {
     "2-4": "必填著录项目 (mandatory items not empty)",
     "2-7": "内容数据完整性 (per-file digests)",
     "3-3": "内容数据格式 (format identified and allowed)",
+    "3-4": "内容数据可读性 (each file opens: format validation)",
     "3-8": "内容数据格式合规性 (no encryption, no password protection)",
     "4-2": "病毒感染检测 (virus check)",
     "P-1": "安全解包 (safe paths and unpacking; preserve's own item)",
@@ -71,6 +73,7 @@ SLUGS: dict[str, str] = {
     "2-1": "count-mismatch",
     "2-2": "count-mismatch",
     "3-3": "format-not-allowed",
+    "3-4": "unreadable-content",
     "3-8": "encrypted-content",
     "4-2": "virus-found",
     "P-1": "unsafe-path",

@@ -4,17 +4,19 @@ A profile is a JSON document (the shipped default: ``profiles/default.json`` bes
 holding the metadata JSON Schema (checks 2-3, 2-4, 1-3, 1-4), the items whose absence is only a
 warning, the 档号 pattern (1-7), whether a 档号 already held fails or warns (1-8; the shipped
 default warns, as the foundation accepted repeated codes), the format
-policy (3-3), the unpacking limits (P-1), the clamd address (4-2) and how long an unfinished
-resumable upload is kept. The profile used for an agency is the first that exists of
-``<profiles_dir>/ingest/<agency>.json``, ``<profiles_dir>/ingest/default.json`` and the
-shipped default; a file may give only some keys, the rest come from the shipped default.
+policy (3-3), what a failed format validation does and its caps (3-4, ``validation``; see
+:mod:`preserve.ingest.validation.policy`), the unpacking limits (P-1), the clamd address
+(4-2) and how long an unfinished resumable upload is kept. The profile used for an agency is
+the first that exists of ``<profiles_dir>/ingest/<agency>.json``,
+``<profiles_dir>/ingest/default.json`` and the shipped default; a file may give only some
+keys, the rest come from the shipped default.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from jsonschema.exceptions import SchemaError
 
 from preserve.errors import ConfigurationError
 from preserve.ingest.checks import Result
+from preserve.ingest.validation.policy import ValidationPolicy
 
 SHIPPED = Path(__file__).with_name("profiles") / "default.json"
 _SAFE_NAME = re.compile(r"^[\w.\-]+$")
@@ -69,6 +72,7 @@ class IngestProfile:
     clamd: str | None
     virus_check_required: bool
     upload_expire_hours: float
+    validation: ValidationPolicy = field(default_factory=ValidationPolicy)
 
     @property
     def validator(self) -> Draft202012Validator:
@@ -77,7 +81,7 @@ class IngestProfile:
         )
 
     @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> IngestProfile:
+    def from_document(cls, doc: dict[str, Any], base: Path | None = None) -> IngestProfile:
         try:
             Draft202012Validator.check_schema(doc["metadata_schema"])
             policy, limits = doc["format_policy"], doc["limits"]
@@ -99,6 +103,7 @@ class IngestProfile:
                 clamd=virus.get("clamd"),
                 virus_check_required=bool(virus.get("required", False)),
                 upload_expire_hours=float((doc.get("uploads") or {}).get("expire_hours", 72)),
+                validation=ValidationPolicy.from_document(doc.get("validation"), base),
             )
         except (KeyError, TypeError, ValueError, re.error, SchemaError) as exc:
             raise ConfigurationError(f"ingest profile is not valid: {exc}") from exc
@@ -130,4 +135,4 @@ def load_profile(profiles_dir: Path, agency: str) -> IngestProfile:
     if path != SHIPPED:
         own = _read(path)
         doc = {**doc, **own, "name": own.get("name", path.stem)}
-    return IngestProfile.from_document(doc)
+    return IngestProfile.from_document(doc, profiles_dir / "ingest")

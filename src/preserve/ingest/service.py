@@ -23,9 +23,11 @@ from preserve.ingest.checks import Report, reasons
 from preserve.ingest.formats import Identification
 from preserve.ingest.inspect import inspect_many
 from preserve.ingest.intake import Intake
-from preserve.ingest.profile import load_profile
+from preserve.ingest.profile import IngestProfile, load_profile
 from preserve.ingest.staging import StagedFile, bag_dir, discard, sender_dir
-from preserve.ingest.worker_checks import format_checks, virus_checks
+from preserve.ingest.validation import Item, Validation, validate_many
+from preserve.ingest.validation.events import record_validation_events
+from preserve.ingest.worker_checks import format_checks, validation_checks, virus_checks
 from preserve.runtime import Runtime
 from preserve.trust.guomi import guomi_signer, guomi_tag_files
 from preserve.trust.premis import aip_premis
@@ -153,16 +155,33 @@ def process_sip(rt: Runtime, sip_id: str) -> None:
     inspections = inspect_many(items, workers=rt.settings.identify_workers)
     identifications = [i.identification for i in inspections]
     report.extend(format_checks(inspections, profile))
+    validations = validate_staged(items, identifications, profile, rt.settings.identify_workers)
+    report.extend(validation_checks(validations, profile))
     report.extend(virus_checks(items, profile))
     with rt.sessions.begin() as session:
         sip = session.get(Sip, sip_id)
         if sip is None or sip.state != SipState.RECEIVED:
             return
         _record_checks(session, sip, report, identifications)
+        record_validation_events(session, "sip", sip.id, sip.agency_id, validations)
         if report.failures:
             _reject_after_receipt(rt, session, sip, report)
             return
-        _package(rt, session, sip, files, identifications, report)
+        _package(rt, session, sip, files, identifications, report, validations)
+
+
+def validate_staged(
+    items: list[tuple[Path, str]],
+    identifications: list[Identification],
+    profile: IngestProfile,
+    workers: int,
+) -> list[Validation]:
+    """Check 3-4 over the staged payload, each file by the validator of its identified format."""
+    to_check = [
+        Item(path, shown, ident.puid, ident.matches[0].mime if ident.matches else None)
+        for (path, shown), ident in zip(items, identifications, strict=True)
+    ]
+    return validate_many(to_check, profile.validation.limits, workers=workers)
 
 
 def _reject_after_receipt(rt: Runtime, session: Session, sip: Sip, report: Report) -> None:
@@ -227,6 +246,7 @@ def _package(
     files: list[StagedFile],
     identifications: list[Identification],
     report: Report,
+    validations: list[Validation],
 ) -> None:
     aip_id = new_id()
     packaged_at = utcnow()
@@ -264,7 +284,11 @@ def _package(
             "record.json": _record_document(sip, aip_id, metadata, packaged_at),
             "formats.json": [i.to_dict() for i in identifications],
             "events.json": events,
-            "checks.json": {"sip_id": sip.id, "checks": report.to_list()},
+            "checks.json": {
+                "sip_id": sip.id,
+                "checks": report.to_list(),
+                "validation": [v.to_dict() for v in validations],
+            },
             "receipt.json": receipt,
             "premis.xml": _premis_document(sip, aip_id, files, identifications, events_rows),
             **_sender_files(sender_dir(staging, sip.id)),

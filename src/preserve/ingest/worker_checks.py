@@ -1,4 +1,5 @@
-"""The worker's stage of the four-property report: 3-3 formats, 3-8 encryption, 4-2 viruses."""
+"""The worker's stage of the four-property report: 3-3 formats, 3-4 format validation,
+3-8 encryption, 4-2 viruses."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from preserve.ingest import clamd
 from preserve.ingest.checks import Check, Report, Result
 from preserve.ingest.inspect import Inspection
 from preserve.ingest.profile import IngestProfile
+from preserve.ingest.validation import Validation
 
 SHOWN = 20  # files named in one detail; the rest are counted
 
@@ -62,4 +64,35 @@ def virus_checks(items: list[tuple[Path, str]], profile: IngestProfile) -> list[
         report.add("4-2", outcome, f"not scanned: {_names(skipped)}")
     if not result.infected and not skipped:
         report.passed("4-2", f"{len(items)} files scanned clean by {result.engine}")
+    return report.checks
+
+
+def validation_checks(validations: list[Validation], profile: IngestProfile) -> list[Check]:
+    """Check 3-4: a ``fail`` of each file whose failure the profile says rejects (named one by
+    one, with where and the tool), the rest as warnings, and a count of the files that open."""
+    report = Report()
+    rejecting, tolerated, unchecked = [], [], []
+    for v in validations:
+        line = f"{v.path}: {v.detail}" + (f" (at {v.where})" if v.where else "")
+        if v.outcome == Result.WARN:
+            unchecked.append(line)
+        elif v.outcome == Result.FAIL:
+            policy = profile.validation.disposition(v.puid, v.family)
+            (rejecting if policy == Result.FAIL else tolerated).append(f"{line} [{v.tool}]")
+    for line in rejecting[:SHOWN]:
+        report.fail("3-4", line)
+    if len(rejecting) > SHOWN:
+        report.fail("3-4", f"{len(rejecting) - SHOWN} more files do not open")
+    if tolerated:
+        report.warn(
+            "3-4",
+            f"{len(tolerated)} files do not open (the profile only warns): " + _names(tolerated),
+        )
+    if unchecked:
+        report.warn("3-4", f"{len(unchecked)} files not fully checked: {_names(unchecked)}")
+    opened = [v for v in validations if v.outcome == Result.PASS]
+    if opened or not validations:
+        families = sorted({v.family or "" for v in opened})
+        counts = ", ".join(f"{f} {sum(v.family == f for v in opened)}" for f in families)
+        report.passed("3-4", f"{len(opened)} of {len(validations)} files open ({counts})")
     return report.checks
