@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from preserve.access.holdings.filters import DEFAULT_LIMIT, MAX_LIMIT, Filters, Sort, resolve_sort
+from preserve.access.holdings.items import aip_item, sip_item
 from preserve.access.holdings.queries import AIPS, SIPS, Kind, Page, list_page
 from preserve.api.deps import Principal, db, require
 from preserve.api.problems import PROBLEM_RESPONSES
-from preserve.catalog.models import Aip, Role, Sip
+from preserve.catalog.models import Role
 
 router = APIRouter(tags=["holdings"])
 
@@ -38,17 +39,6 @@ class AipItem(BaseModel):
     total_bytes: int
     matched_fields: list[str] | None = Field(None, description="With q: the fields that match.")
 
-    @classmethod
-    def of(cls, aip: Aip, matched: list[str] | None) -> AipItem:
-        return cls(
-            **{k: getattr(aip, k) for k in ("id", "sip_id", "archival_code", "title", "fonds")},
-            **{k: getattr(aip, k) for k in ("year", "retention", "created_at", "file_count")},
-            agency=aip.agency.name,
-            date=aip.record_date,
-            total_bytes=aip.total_bytes,
-            matched_fields=matched,
-        )
-
 
 class SipItem(BaseModel):
     id: str
@@ -65,18 +55,6 @@ class SipItem(BaseModel):
     file_count: int
     total_bytes: int
     matched_fields: list[str] | None = Field(None, description="With q: the fields that match.")
-
-    @classmethod
-    def of(cls, sip: Sip, matched: list[str] | None) -> SipItem:
-        return cls(
-            **{k: getattr(sip, k) for k in ("id", "aip_id", "archival_code", "title", "fonds")},
-            **{k: getattr(sip, k) for k in ("year", "retention", "received_at", "file_count")},
-            state=sip.state.value,
-            agency=sip.agency.name,
-            date=sip.record_date,
-            total_bytes=sip.total_bytes,
-            matched_fields=matched,
-        )
 
 
 class AipPage(BaseModel):
@@ -143,7 +121,7 @@ def list_aips(
     page = _page(session, AIPS, Filters(scope=who.scope, **query, **copies), page_args)
     _link(request, response, page)
     return AipPage(
-        items=[AipItem.of(a, page.matched.get(a.id)) for a in page.items],
+        items=[AipItem(**aip_item(a, page.matched.get(a.id))) for a in page.items],
         next_cursor=page.next_cursor,
     )
 
@@ -166,7 +144,7 @@ def list_sips(
     page = _page(session, SIPS, Filters(scope=who.scope, **query), page_args)
     _link(request, response, page)
     return SipPage(
-        items=[SipItem.of(s, page.matched.get(s.id)) for s in page.items],
+        items=[SipItem(**sip_item(s, page.matched.get(s.id))) for s in page.items],
         next_cursor=page.next_cursor,
     )
 
