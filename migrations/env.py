@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from preserve.catalog.models import Base
+from preserve.catalog.search_index import SEARCH_OBJECTS
 
 config = context.config
 target_metadata = Base.metadata
@@ -37,9 +38,19 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        include_name=_modelled,
+    )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def _modelled(name, type_, parent_names) -> bool:
+    """Autogenerate leaves the search objects (FTS5 tables, pg_trgm indexes) alone."""
+    return name not in SEARCH_OBJECTS
 
 
 if context.is_offline_mode():

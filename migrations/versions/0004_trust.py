@@ -49,9 +49,9 @@ def upgrade() -> None:
 
 def _chain_existing_events() -> None:
     """Events recorded before this revision join the chain in the order they were written."""
+    from preserve.catalog.chain import GENESIS, content_digest, link
     from preserve.catalog.models import Event
     from preserve.catalog.types import utcnow
-    from preserve.catalog.chain import GENESIS, content_digest, link
 
     conn = op.get_bind()
     events = Event.__table__

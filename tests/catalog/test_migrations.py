@@ -9,13 +9,20 @@ from sqlalchemy import inspect
 
 from preserve.catalog.db import alembic_config, make_engine, upgrade
 from preserve.catalog.models import Base
+from preserve.catalog.search_index import SEARCH_OBJECTS
+
+
+def _modelled(name, type_, parent_names) -> bool:
+    """The search objects (FTS5 tables, pg_trgm indexes) are made by the migration only."""
+    return name not in SEARCH_OBJECTS
 
 
 def schema_diff(url: str) -> list:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            context = MigrationContext.configure(conn, opts={"include_name": _modelled})
+            return compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
 
@@ -23,7 +30,7 @@ def schema_diff(url: str) -> list:
 def table_names(url: str) -> set[str]:
     engine = make_engine(url)
     try:
-        return set(inspect(engine).get_table_names())
+        return set(inspect(engine).get_table_names()) - SEARCH_OBJECTS
     finally:
         engine.dispose()
 

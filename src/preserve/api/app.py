@@ -7,7 +7,17 @@ from fastapi import FastAPI
 from preserve import __version__
 from preserve.api import problems
 from preserve.api.observability import RequestLog
-from preserve.api.routers import aips, bagit_profile, metrics, reports, sips, system, uploads
+from preserve.api.routers import (
+    aips,
+    bagit_profile,
+    holdings,
+    metrics,
+    reports,
+    sips,
+    statistics,
+    system,
+    uploads,
+)
 from preserve.api.routers import premis as premis_router
 from preserve.api.schemas import Problem
 from preserve.runtime import Runtime
@@ -24,7 +34,8 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
     app.state.runtime = rt
     problems.install(app)
     app.add_middleware(RequestLog)
-    for module in (system, sips, uploads, bagit_profile, aips, reports, metrics):
+    modules = (system, holdings, statistics, sips, uploads, bagit_profile, aips, reports, metrics)
+    for module in modules:
         app.include_router(module.router)
     app.include_router(premis_router.router)
     _add_problem_schema(app)

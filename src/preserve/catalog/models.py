@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from preserve.catalog import search_index
 from preserve.catalog.types import UTCDateTime, utcnow
 
 NAMING = {
@@ -122,8 +123,22 @@ class Sip(Base):
     receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # Finding aids derived from record_metadata on every write (preserve.catalog.search_index).
+    title: Mapped[str | None] = mapped_column(Text)
+    archival_code: Mapped[str | None] = mapped_column(String(200))
+    fonds: Mapped[str | None] = mapped_column(String(100))
+    year: Mapped[str | None] = mapped_column(String(16))
+    retention: Mapped[str | None] = mapped_column(String(32))
+    record_date: Mapped[str | None] = mapped_column(String(10))
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     agency: Mapped[Agency] = relationship(lazy="joined")
-    __table_args__ = (UniqueConstraint("agency_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("agency_id", "idempotency_key"),
+        Index("ix_sips_received", "received_at", "id"),
+        Index("ix_sips_code", "archival_code", "id"),
+        Index("ix_sips_fonds_year", "fonds", "year"),
+        Index("ix_sips_state", "state"),
+    )
 
 
 class Upload(Base):
@@ -146,6 +161,15 @@ class Upload(Base):
 
 class Aip(Base):
     __tablename__ = "aips"
+    __table_args__ = (
+        Index("ix_aips_created", "created_at", "id"),
+        Index("ix_aips_code", "archival_code", "id"),
+        Index("ix_aips_agency_created", "agency_id", "created_at", "id"),
+        Index("ix_aips_fonds_year", "fonds", "year"),
+        Index("ix_aips_year", "year"),
+        Index("ix_aips_retention", "retention"),
+        Index("ix_aips_record_date", "record_date"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     sip_id: Mapped[str] = mapped_column(ForeignKey("sips.id"), unique=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
@@ -158,6 +182,12 @@ class Aip(Base):
     signing_key_id: Mapped[str] = mapped_column(String(64))
     tagmanifest_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Finding aids derived from record_metadata on every write (preserve.catalog.search_index).
+    fonds: Mapped[str | None] = mapped_column(String(100))
+    year: Mapped[str | None] = mapped_column(String(16))
+    retention: Mapped[str | None] = mapped_column(String(32))
+    record_date: Mapped[str | None] = mapped_column(String(10))
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     files: Mapped[list[File]] = relationship(
         back_populates="aip", order_by="File.path", cascade="all, delete-orphan"
     )
@@ -171,7 +201,7 @@ class File(Base):
     """One payload file of an AIP; ``path`` is relative to the bag's ``data/``."""
 
     __tablename__ = "files"
-    __table_args__ = (UniqueConstraint("aip_id", "path"),)
+    __table_args__ = (UniqueConstraint("aip_id", "path"), Index("ix_files_puid", "puid", "aip_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     aip_id: Mapped[str] = mapped_column(ForeignKey("aips.id"))
     path: Mapped[str] = mapped_column(Text)
@@ -360,3 +390,6 @@ class AuditPacing(Base):
     __tablename__ = "audit_pacing"
     target: Mapped[str] = mapped_column(String(63), primary_key=True)
     paced_until: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+search_index.install(Sip, Aip)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from preserve.cli import access, admin, audit, catalog, drill, serve, storage
+from preserve.cli import access, admin, audit, catalog, drill, holdings, serve, stats, storage
 from preserve.cli import keys as keys_cli
 from preserve.cli import push as push_cli
 from preserve.cli import receipt as receipt_cli
@@ -36,6 +36,9 @@ app.add_typer(storage.storage_app, name="storage")
 app.command("push")(push_cli.push)
 app.add_typer(receipt_cli.receipt_app, name="receipt")
 app.command("validate")(validate_cli.validate)
+app.add_typer(holdings.sips_app, name="sips")
+app.add_typer(holdings.aips_app, name="aips")
+app.command("stats")(stats.stats)
 
 
 def main() -> None:

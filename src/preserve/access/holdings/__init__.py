@@ -1,0 +1,1 @@
+"""Finding what the archive holds: filtered, searched, cursor-paged lists of SIPs and AIPs."""

@@ -1,0 +1,1 @@
+"""Counting what the archive holds: records, files and bytes grouped by one dimension."""

@@ -1,0 +1,77 @@
+"""The SQL of holdings statistics: records, files and bytes grouped by one dimension.
+
+Records are AIPs, except ``by=state``, which counts SIPs (a rejected or waiting SIP has no AIP
+but an officer still wants to count it). ``by=format`` counts files by PRONOM id (records: the
+AIPs holding at least one such file); ``by=target`` counts verified copies per storage target.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, distinct, func, select
+from sqlalchemy.orm import Session
+
+from preserve.catalog.models import Agency, Aip, File, Replica, ReplicaState, Sip
+
+
+class By(enum.StrEnum):
+    AGENCY = "agency"
+    FONDS = "fonds"
+    YEAR = "year"
+    RETENTION = "retention"
+    FORMAT = "format"
+    TARGET = "target"
+    STATE = "state"
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str | None
+    records: int
+    files: int
+    bytes: int
+
+
+def statistics(
+    session: Session, by: By, *, scope: int | None = None, agency: str | None = None
+) -> list[Row]:
+    """Rows ordered by key (no key last); ``scope`` confines them to one agency."""
+    stmt = _grouped(by)
+    model = Sip if by is By.STATE else Aip
+    if scope is not None:
+        stmt = stmt.where(model.agency_id == scope)
+    if agency is not None:
+        stmt = stmt.where(
+            model.agency_id == select(Agency.id).where(Agency.name == agency).scalar_subquery()
+        )
+    rows = [
+        Row(None if key is None else str(key), int(n), int(files or 0), int(size or 0))
+        for key, n, files, size in session.execute(stmt).all()
+    ]
+    return sorted(rows, key=lambda r: (r.key is None, r.key or ""))
+
+
+def _grouped(by: By) -> Select:
+    if by is By.STATE:
+        return _sum(Sip.state, Sip).group_by(Sip.state)
+    if by is By.AGENCY:
+        stmt = _sum(Agency.name, Aip).join(Agency, Agency.id == Aip.agency_id)
+        return stmt.group_by(Agency.name)
+    if by is By.FORMAT:
+        stmt = select(
+            File.puid, func.count(distinct(File.aip_id)), func.count(File.id), func.sum(File.size)
+        ).join(Aip, Aip.id == File.aip_id)
+        return stmt.group_by(File.puid)
+    if by is By.TARGET:
+        stmt = _sum(Replica.target, Aip).join(Replica, Replica.aip_id == Aip.id)
+        return stmt.where(Replica.state == ReplicaState.VERIFIED).group_by(Replica.target)
+    key: ColumnElement = getattr(Aip, by.value)
+    return _sum(key, Aip).group_by(key)
+
+
+def _sum(key: ColumnElement, model: type) -> Select:
+    return select(
+        key, func.count(model.id), func.sum(model.file_count), func.sum(model.total_bytes)
+    )
