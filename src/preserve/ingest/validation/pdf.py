@@ -59,7 +59,8 @@ def validate(item: Item, limits: Limits) -> Finding:
     if opened:
         return warned(f"opens only after qpdf repairs: {_quote(opened, item.path)}", "xref")
     pdfa = f", declares PDF/A-{claim}" if claim else ""
-    return passed(f"{pages} pages, every object decodes{pdfa}")
+    noun = "page" if pages == 1 else "pages"
+    return passed(f"{pages} {noun}, every object decodes{pdfa}")
 
 
 def _check(pdf: pikepdf.Pdf) -> list[str]:
