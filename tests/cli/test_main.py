@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import click
+from typer.core import TyperGroup
 
 from preserve import __version__
 from preserve.cli.main import _COMMANDS, _LazyCommands, app
@@ -46,6 +47,8 @@ def test_every_command_loads_under_its_name():
     for name in _COMMANDS:
         command = lazy.get_command(group, name)
         assert command is not None and command.name == name
-        assert command.help or command.short_help or isinstance(command, click.Group)
+        assert command.help or command.short_help or isinstance(command, TyperGroup)
     assert lazy.get_command(group, "nosuch") is None
+    tokens = lazy.get_command(group, "tokens")  # a group of one command stays a group
+    assert isinstance(tokens, TyperGroup) and "create" in tokens.list_commands(group)
     assert app.info.name == "preserve"

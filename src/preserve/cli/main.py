@@ -57,11 +57,12 @@ class _LazyCommands(TyperGroup):
             return None
         module, attribute = entry.target.split(":")
         found = getattr(importlib.import_module(module), attribute)
-        if not isinstance(found, typer.Typer):
+        if isinstance(found, typer.Typer):
+            command = typer.main.get_group(found)  # a group even when it has one command
+        else:
             single = typer.Typer(pretty_exceptions_enable=False)
             single.command(cmd_name)(found)
-            found = single
-        command = typer.main.get_command(found)
+            command = typer.main.get_command(single)
         command.name = cmd_name
         return command
 
