@@ -13,12 +13,12 @@ from preserve.aip.layout import aip_key
 from preserve.catalog import queue
 from preserve.catalog.models import Agency, Job, JobState, Outage, Replica, ReplicaState
 from preserve.catalog.types import utcnow
+from preserve.cli.storage import reconcile
 from preserve.errors import ConfigurationError, NotFound
 from preserve.jobs.worker import drain
 from preserve.storage import throttle
 from preserve.storage.check import check_profile
 from preserve.storage.placement import UnknownProfile, bind_agency, list_profiles, profile_for_sip
-from preserve.storage.reconcile import reconcile
 from preserve.storage.status import replication_backlog, storage_status
 from storage.replication_support import (
     CREDENTIALS,
@@ -223,29 +223,29 @@ def test_each_agency_places_under_its_profile_and_admins_may_override(rt, tmp_pa
         agency = Agency(name="city-office")
         session.add(agency)
         session.flush()
-        assert profile_for_sip(rt, agency) == "local"
-        assert profile_for_sip(rt, agency, "archive-b") == "archive-b"
-        bind_agency(session, rt, "city-office", "archive-b")
-        assert profile_for_sip(rt, agency) == "archive-b"
+        assert profile_for_sip(rt.stores, agency) == "local"
+        assert profile_for_sip(rt.stores, agency, "archive-b") == "archive-b"
+        bind_agency(session, rt.stores, "city-office", "archive-b")
+        assert profile_for_sip(rt.stores, agency) == "archive-b"
         for bad in ("../local", "/etc/passwd", "local.toml"):
             with pytest.raises(UnknownProfile, match="not a path"):
-                profile_for_sip(rt, agency, bad)
+                profile_for_sip(rt.stores, agency, bad)
         with pytest.raises(UnknownProfile, match="'broken' cannot be used"):
-            profile_for_sip(rt, agency, "broken")
+            profile_for_sip(rt.stores, agency, "broken")
         with pytest.raises(UnknownProfile, match="'missing' cannot be used"):
-            profile_for_sip(rt, agency, "missing")
+            profile_for_sip(rt.stores, agency, "missing")
         with pytest.raises(NotFound):
-            bind_agency(session, rt, "no-such-agency", "local")
+            bind_agency(session, rt.stores, "no-such-agency", "local")
         with pytest.raises(ConfigurationError):
-            bind_agency(session, rt, "city-office", "missing")
+            bind_agency(session, rt.stores, "city-office", "missing")
 
-        entries = {e.name: e for e in list_profiles(session, rt)}
+        entries = {e.name: e for e in list_profiles(session, rt.stores)}
         assert entries["archive-b"].agencies == ["city-office"]
         assert entries["local"].is_default and entries["local"].agencies == []
         assert "unknown key" in entries["broken"].error
 
-        bind_agency(session, rt, "city-office", None)
-        assert profile_for_sip(rt, agency) == "local"
+        bind_agency(session, rt.stores, "city-office", None)
+        assert profile_for_sip(rt.stores, agency) == "local"
 
 
 # -- pacing ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""One contract every backend keeps: memory, filesystem, and S3 over a real moto server."""
+"""One contract every backend keeps: memory, filesystem, and S3 over a real moto server;
+and each capability (storage/base.py) kept by every backend that claims it."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from collections.abc import Iterator
 import pytest
 
 from preserve.storage.base import (
+    Checksumming,
+    LocalDirectory,
+    Multipart,
     ObjectExists,
     ObjectInfo,
     ObjectNotFound,
+    ObjectUnavailable,
+    Restorable,
     StorageError,
     Store,
+    Versioned,
+    proves_by_checksum,
     read_bytes,
 )
 from preserve.storage.filesystem import FilesystemStore
@@ -227,3 +235,114 @@ def test_filesystem_failed_put_leaves_no_temp_files(tmp_path):
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == [
         "aips/kept"
     ]
+
+
+# -- capabilities: each backend claims exactly these, and keeps each one it claims ------------
+
+CAPABILITIES = (Versioned, Checksumming, Restorable, Multipart, LocalDirectory)
+CLAIMS: dict[str, set[type]] = {
+    "memory": set(),
+    "filesystem": {LocalDirectory},
+    "s3": {Versioned, Checksumming, Restorable, Multipart},
+}
+
+
+def claiming(capability: type) -> list[str]:
+    return [kind for kind, claims in CLAIMS.items() if capability in claims]
+
+
+@pytest.fixture
+def make(request: pytest.FixtureRequest, tmp_path):
+    """make(kind, versioning=False, **S3Store options): a fresh store of that backend."""
+
+    def build(kind: str, *, versioning: bool = False, **kwargs) -> Store:
+        if kind == "memory":
+            return MemoryStore("mem")
+        if kind == "filesystem":
+            return FilesystemStore("fs", tmp_path / "store")
+        moto: MotoServer = request.getfixturevalue("moto")
+        bucket = f"contract-{uuid.uuid4().hex[:16]}"
+        client = moto.make_bucket(bucket, versioning=versioning)
+        return S3Store("s3", bucket, client=client, part_size=PART_SIZE, **kwargs)
+
+    return build
+
+
+@pytest.mark.parametrize("kind", CLAIMS)
+def test_claims_exactly_its_capabilities(make, kind):
+    store = make(kind)
+    assert {c for c in CAPABILITIES if isinstance(store, c)} == CLAIMS[kind]
+
+
+@pytest.mark.parametrize("kind", claiming(Versioned))
+def test_versioned_removes_one_version_for_good(make, kind):
+    store = make(kind, versioning=True)
+    assert isinstance(store, Versioned)
+    assert store.bucket_status()["versioning"] is True
+    put_bytes(store, "k", b"first")
+    second = put_bytes(store, "k", b"second", overwrite=True)
+    assert second.version_id
+    store.delete_version("k", second.version_id)
+    assert read_bytes(store, "k") == b"first"
+    assert make(kind).bucket_status()["versioning"] is False  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", claiming(Checksumming))
+def test_checksumming_knows_the_sha256_of_what_it_keeps(make, kind):
+    store = make(kind)
+    assert isinstance(store, Checksumming) and store.verify_mode == "read-back"
+    assert not proves_by_checksum(store)
+    data = b"kept with the server's own checksum\n"
+    digest = hashlib.sha256(data).hexdigest()
+    info = put_bytes(store, "k", data)
+    assert info.sha256 == digest and info.checksum_confirmed
+    assert store.checksum_sha256("k") == digest
+
+    def reopen():
+        return io.BytesIO(data)
+
+    assert store.matches_sha256("k", digest, reopen)
+    assert not store.matches_sha256("k", "0" * 64, reopen)
+    assert not store.matches_sha256("missing", digest, reopen)
+    assert proves_by_checksum(make(kind, verify_mode="checksum"))
+
+
+@pytest.mark.parametrize("kind", claiming(Restorable))
+def test_restorable_reads_a_cold_object_only_once_restored(make, kind):
+    store = make(kind, storage_class="GLACIER")
+    assert isinstance(store, Restorable)
+    put_bytes(store, "cold", b"archived")
+    assert not store.is_restored("cold")
+    with pytest.raises(ObjectUnavailable):
+        read_bytes(store, "cold")
+    store.request_restore("cold", days=1)
+    store.request_restore("cold", days=1)  # idempotent
+    assert store.is_restored("cold")
+    assert read_bytes(store, "cold") == b"archived"
+    warm = make(kind)
+    put_bytes(warm, "warm", b"standard class")
+    assert warm.is_restored("warm")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", claiming(Multipart))
+def test_multipart_lists_and_aborts_unfinished_uploads(make, kind, request):
+    store = make(kind, max_concurrency=3)
+    assert isinstance(store, Multipart)
+    assert store.part_size == PART_SIZE and store.max_concurrency == 3
+    put_bytes(store, "aips/done", b"finished")
+    moto: MotoServer = request.getfixturevalue("moto")
+    moto.client().create_multipart_upload(Bucket=store.bucket, Key="aips/half")  # type: ignore[attr-defined]
+    (upload,) = store.incomplete_uploads("aips/")
+    assert upload.key == "aips/half" and upload.upload_id and upload.initiated
+    assert store.incomplete_uploads("other/") == []
+    store.abort_upload(upload.key, upload.upload_id)
+    assert store.incomplete_uploads("aips/") == []
+    assert sorted(store.list()) == ["aips/done"]
+
+
+@pytest.mark.parametrize("kind", claiming(LocalDirectory))
+def test_local_directory_keeps_each_key_as_a_file_under_its_root(make, kind):
+    store = make(kind)
+    assert isinstance(store, LocalDirectory)
+    put_bytes(store, "aips/ab/x/bagit.txt", b"BagIt-Version: 1.0\n")
+    assert (store.root / "aips" / "ab" / "x" / "bagit.txt").read_bytes() == b"BagIt-Version: 1.0\n"

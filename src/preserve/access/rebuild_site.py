@@ -16,6 +16,7 @@ import enum
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 from sqlalchemy import select
 
@@ -30,9 +31,11 @@ from preserve.access.sources import (
     open_source,
 )
 from preserve.aip import bag as bagit
+from preserve.catalog.db import after_commit
 from preserve.catalog.models import Aip, ReplicaState
 from preserve.catalog.repository import get_replica
 from preserve.errors import InvalidInput, PreserveError
+from preserve.ingest.staging import discard  # TODO(layers): the rebuild edge discards
 from preserve.runtime import Runtime
 from preserve.storage.copy import StoreSource, copy_bag, expected_digests
 from preserve.storage.service import load_plan, mark_verified, update_preservation_state
@@ -213,8 +216,9 @@ def copy_one(
             continue
         with rt.sessions.begin() as session:
             aip_plan = load_plan(session, record.aip_id)
-            mark_verified(rt, session, aip_plan, target)
-            update_preservation_state(rt, session, aip_plan)
+            mark_verified(session, aip_plan, target, store)
+            if update_preservation_state(session, aip_plan, rt.profile(aip_plan.profile_ref)):
+                after_commit(session, partial(discard, rt.settings.staging_dir, aip_plan.sip_id))
         return CopyOutcome(record.aip_id, name, True, f"{item.need.value}: copied from {name}")
     return CopyOutcome(record.aip_id, None, False, str(attempts.error(record.aip_id)))
 

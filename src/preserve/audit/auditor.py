@@ -25,8 +25,7 @@ from preserve.aip import bag as bagit
 from preserve.aip.layout import aip_key, aip_prefix
 from preserve.catalog.models import Aip, File
 from preserve.errors import IntegrityError
-from preserve.storage.base import ObjectNotFound, StorageError, Store, read_bytes
-from preserve.storage.filesystem import FilesystemStore
+from preserve.storage.base import LocalDirectory, ObjectNotFound, StorageError, Store, read_bytes
 from preserve.trust.guomi import guomi_problems
 from preserve.trust.signing import Signature, verify
 
@@ -142,7 +141,7 @@ def _hash_files(store: Store, aip_id: str, files: list[File], workers: int) -> I
 def _hasher_for(store: Store) -> Callable[[str], _Hashed]:
     """A local directory is read with plain file descriptors: for a bag of small files the
     per-file cost of building paths and buffered file objects is most of the work."""
-    if isinstance(store, FilesystemStore):
+    if isinstance(store, LocalDirectory):
         root = str(store.root)
         return lambda key: _hash_local(root, key)
     return lambda key: _hash_key(store, key)

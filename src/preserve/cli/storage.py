@@ -13,10 +13,8 @@ from typing import Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from preserve.catalog.db import session_scope
-from preserve.catalog.models import Aip
 from preserve.catalog.types import utcnow
 from preserve.cli import rebuild
 from preserve.cli.common import console, err_console, open_runtime
@@ -24,7 +22,14 @@ from preserve.errors import ConfigurationError
 from preserve.runtime import Runtime
 from preserve.storage.check import ProfileCheck, check_profile
 from preserve.storage.placement import bind_agency, list_profiles
-from preserve.storage.reconcile import ReconcileReport, reconcile
+from preserve.storage.reconcile import (
+    ReconcileReport,
+    clear_stale_uploads,
+    list_target,
+    plan_reconcile,
+    record_reconcile,
+)
+from preserve.storage.repository import profiles_in_use
 from preserve.storage.status import StorageStatus, storage_status
 
 storage_app = typer.Typer(help="Storage targets, profiles and replication.", no_args_is_help=True)
@@ -62,7 +67,7 @@ def storage_status_command(
 ) -> None:
     """Replicas per target, the replication backlog, the oldest waiting copy, outages and
     failures, from the catalogue (no store is contacted)."""
-    with open_runtime() as rt, session_scope(rt.sessions) as session:
+    with open_runtime() as rt, rt.sessions.begin() as session:
         known = _known_targets(rt, session)
         status = storage_status(session, known, utcnow())
     _print_status(status, format)
@@ -96,8 +101,8 @@ def storage_profiles(
     format: Format = typer.Option(Format.TABLE, help="table or json."),
 ) -> None:
     """The profiles in the profiles directory, their policy and targets, and bound agencies."""
-    with open_runtime() as rt, session_scope(rt.sessions) as session:
-        entries = list_profiles(session, rt)
+    with open_runtime() as rt, rt.sessions.begin() as session:
+        entries = list_profiles(session, rt.stores)
     if format == Format.JSON:
         print(json.dumps([asdict(e) for e in entries], indent=2, ensure_ascii=False))
         return
@@ -126,16 +131,34 @@ def storage_assign(
     """Bind an agency to a storage profile (its SIPs from now on; placed AIPs stay put)."""
     if (profile is None) == (not default):
         raise typer.BadParameter("give --profile NAME or --default")
-    with open_runtime() as rt, session_scope(rt.sessions) as session:
-        bind_agency(session, rt, agency, None if default else profile)
+    with open_runtime() as rt, rt.sessions.begin() as session:
+        bind_agency(session, rt.stores, agency, None if default else profile)
     where = "the default profile" if default else f"profile {profile!r}"
     console.print(f"agency {agency!r} now places new SIPs under {where}", highlight=False)
 
 
-def _known_targets(rt: Runtime, session: Any) -> list[str]:
-    refs = {rt.settings.storage_profile} | set(
-        session.scalars(select(Aip.storage_profile).distinct())
-    )
+def reconcile(
+    rt: Runtime,
+    target: str,
+    *,
+    profile_ref: str | None = None,
+    dry_run: bool = False,
+    abort_uploads_older_than: timedelta | None = None,
+) -> ReconcileReport:
+    """Reconcile ``target`` with the catalogue: the listing holds no transaction."""
+    with rt.sessions.begin() as session:
+        report = plan_reconcile(
+            session, rt.stores, target, profile_ref=profile_ref, dry_run=dry_run
+        )
+    listed = list_target(rt.stores, report)
+    with rt.sessions.begin() as session:
+        record_reconcile(session, rt.stores, report, listed)
+    clear_stale_uploads(rt.stores, report, abort_uploads_older_than)
+    return report
+
+
+def _known_targets(rt: Runtime, session: Session) -> list[str]:
+    refs = {rt.settings.storage_profile} | profiles_in_use(session)
     names: set[str] = set()
     for ref in sorted(refs):
         try:

@@ -140,7 +140,7 @@ class _Placement:
 def _placement(rt: Runtime, agency_id: int, override: str | None) -> tuple[str, _Placement]:
     with session_scope(rt.sessions) as session:
         agency = session.get(Agency, agency_id)
-        ref = profile_for_sip(rt, agency, override)
+        ref = profile_for_sip(rt.stores, agency, override)
         return agency.name, _Placement(ref, override is not None)
 
 

@@ -5,15 +5,24 @@ paths (see :mod:`preserve.aip.layout`). The interface is deliberately small, in 
 of Warehouse's ``IFileStorage`` and httpx's transports: anything a backend needs beyond it
 stays inside the backend.
 
+What only some backends can do is declared as a capability: a small protocol beside
+:class:`Store` (:class:`Versioned`, :class:`Checksumming`, :class:`Restorable`,
+:class:`Multipart`, :class:`LocalDirectory`), checked with ``isinstance`` and never probed
+with ``hasattr``. The store contract suite tests each capability on every backend that
+claims it.
+
 Errors: the ``StorageError`` subtree of :mod:`preserve.errors` (re-exported here for the
 backends, which raise them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol, runtime_checkable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol, TypeGuard, runtime_checkable
 
 from preserve.errors import (
     ObjectCorrupt,
@@ -78,6 +87,90 @@ class Store(Protocol):
     def delete(self, key: str) -> None:
         """Remove the object; a missing key is not an error."""
         ...
+
+
+# -- capabilities ---------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Versioned(Protocol):
+    """A store that keeps versions (an S3 bucket): one version can be removed for good."""
+
+    def delete_version(self, key: str, version_id: str) -> None:
+        """Delete one version; Object Lock retention makes the server refuse it."""
+        ...
+
+    def bucket_status(self) -> dict[str, Any]:
+        """``{"versioning": bool, "object_lock": bool, ...}`` as the server reports them."""
+        ...
+
+
+@runtime_checkable
+class Checksumming(Protocol):
+    """A store whose server keeps its own SHA-256 of each object.
+
+    ``verify_mode`` is ``"checksum"`` where objects cannot be read back (archive classes):
+    a copy is then proven by the server's checksum alone, else ``"read-back"``."""
+
+    verify_mode: str
+
+    def checksum_sha256(self, key: str) -> str | None:
+        """The server's SHA-256 of the whole object in hex; None when it has none usable."""
+        ...
+
+    def matches_sha256(
+        self, key: str, sha256: str, reopen: Callable[[], AbstractContextManager[BinaryIO]]
+    ) -> bool:
+        """Whether the stored object has this content, by the server's checksum alone."""
+        ...
+
+
+@runtime_checkable
+class Restorable(Protocol):
+    """A cold tier: an object must be restored before :meth:`Store.open` can read it."""
+
+    def request_restore(self, key: str, days: int = 1) -> None:
+        """Ask for a temporary readable copy (idempotent)."""
+        ...
+
+    def is_restored(self, key: str) -> bool:
+        """Whether the object can be read now (always true outside archive tiers)."""
+        ...
+
+
+class PendingUpload(Protocol):
+    key: str
+    upload_id: str
+    initiated: datetime
+
+
+@runtime_checkable
+class Multipart(Protocol):
+    """A store that writes large objects in parts, several at once.
+
+    ``part_size`` tells small objects from large ones, ``max_concurrency`` how many writes
+    may run at once; uploads a killed writer left unfinished can be listed and aborted."""
+
+    part_size: int
+    max_concurrency: int
+
+    def incomplete_uploads(self, prefix: str = "") -> list[Any]:
+        """Each upload begun under ``prefix`` and never finished (a :class:`PendingUpload`)."""
+        ...
+
+    def abort_upload(self, key: str, upload_id: str) -> None: ...
+
+
+@runtime_checkable
+class LocalDirectory(Protocol):
+    """A store whose object ``key`` is the file ``root/key`` on a local or mounted disk."""
+
+    root: Path
+
+
+def proves_by_checksum(store: Store) -> TypeGuard[Checksumming]:
+    """Whether a copy on ``store`` is proven by the server's checksum, not by reading back."""
+    return isinstance(store, Checksumming) and store.verify_mode == "checksum"
 
 
 def exists(store: Store, key: str) -> bool:

@@ -19,8 +19,13 @@ from pathlib import Path
 
 from preserve.aip.layout import AIP_ROOT
 from preserve.errors import IntegrityError, PreserveError
-from preserve.storage.base import Store, read_bytes
-from preserve.storage.filesystem import FilesystemStore
+from preserve.storage.base import (
+    LocalDirectory,
+    Store,
+    Versioned,
+    proves_by_checksum,
+    read_bytes,
+)
 from preserve.storage.profiles import FilesystemTarget, S3Target, StorageProfile
 
 PROBE_PREFIX = "preserve-probe/"
@@ -97,7 +102,9 @@ def _inspect(target: FilesystemTarget | S3Target, store: Store, check: TargetChe
         if not Path(target.root).is_dir():
             check.notes.append(f"root {target.root} does not exist yet; the probe creates it")
         return False
-    status = store.bucket_status()  # type: ignore[attr-defined]
+    if not isinstance(store, Versioned):
+        return False
+    status = store.bucket_status()
     check.versioning = status["versioning"]
     check.object_lock = status["object_lock"]
     check.storage_class = target.storage_class
@@ -135,14 +142,14 @@ def _read_probe(store: Store) -> str:
 
 
 def _readable(store: Store) -> bool:
-    return getattr(store, "verify_mode", "read-back") == "read-back"
+    return not proves_by_checksum(store)
 
 
 def _remove(store: Store, key: str, version_id: str | None) -> None:
-    if version_id and hasattr(store, "delete_version"):
+    if version_id and isinstance(store, Versioned):
         store.delete_version(key, version_id)
     else:
         store.delete(key)
-    if isinstance(store, FilesystemStore):
+    if isinstance(store, LocalDirectory):
         with contextlib.suppress(OSError):
             (store.root / PROBE_PREFIX).rmdir()

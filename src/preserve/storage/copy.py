@@ -5,7 +5,7 @@ from the target and hashed here, against the catalogue's sha256 for payload file
 tag manifest for tag files, and the digest recorded at signing for the tag manifest. A target
 whose objects cannot be read back (an archive storage class) is proven instead by the server's
 checksum of the stored object matching the digest of the bytes we sent
-(:attr:`S3Store.verify_mode`).
+(:class:`~preserve.storage.base.Checksumming`, ``verify_mode = "checksum"``).
 
 Re-running a copy is safe: one listing shows what the target holds already; objects present
 with the right digest are kept, wrong ones replaced, so a retried job never leaves duplicates
@@ -31,6 +31,7 @@ from preserve.aip.layout import aip_key, aip_prefix
 from preserve.digests import hash_stream
 from preserve.errors import IntegrityError
 from preserve.storage.base import (
+    Multipart,
     ObjectCorrupt,
     ObjectExists,
     ObjectInfo,
@@ -38,6 +39,7 @@ from preserve.storage.base import (
     SourceUnavailable,
     StorageError,
     Store,
+    proves_by_checksum,
 )
 from preserve.storage.throttle import Pacer
 
@@ -124,7 +126,7 @@ def copy_bag(
         with job.open_source(relpath) as stream:
             job.expected[relpath] = hash_stream(stream, ("sha256",))[0]["sha256"]
     job.present = set(store.list(aip_prefix(aip_id)))
-    workers = concurrency or getattr(store, "max_concurrency", 4)
+    workers = concurrency or (store.max_concurrency if isinstance(store, Multipart) else 4)
     for group in _groups(bagit.store_order(job.expected)):
         small = [p for p in group if _is_small(job, p)]
         for relpath in group:
@@ -153,7 +155,8 @@ def _is_small(job: _Copy, relpath: str) -> bool:
     size = job.sizes.get(relpath)
     if size is None:
         return not relpath.startswith("data/")
-    return size < getattr(job.store, "part_size", SMALL_FILE)
+    part = job.store.part_size if isinstance(job.store, Multipart) else SMALL_FILE
+    return size < part
 
 
 def _copy_many(job: _Copy, relpaths: list[str], workers: int) -> None:
@@ -190,8 +193,8 @@ def _copy_one(job: _Copy, relpath: str) -> None:
 
 def _holds(job: _Copy, key: str, relpath: str, sha256: str) -> bool:
     """Whether the target already has the right bytes under ``key``."""
-    if getattr(job.store, "verify_mode", "read-back") == "checksum":
-        return job.store.matches_sha256(key, sha256, lambda: job.open_source(relpath))  # type: ignore[attr-defined]
+    if proves_by_checksum(job.store):
+        return job.store.matches_sha256(key, sha256, lambda: job.open_source(relpath))
     try:
         with job.store.open(key) as stream:
             digests, _ = hash_stream(stream, ("sha256",))
@@ -205,7 +208,7 @@ def _prove(store: Store, key: str, sha256: str, info: ObjectInfo) -> None:
         raise IntegrityError(
             f"the source of {key} gave bytes with sha256 {info.sha256}, expected {sha256}"
         )
-    if getattr(store, "verify_mode", "read-back") == "checksum":
+    if proves_by_checksum(store):
         if not (info.sha256 == sha256 and info.checksum_confirmed):
             raise IntegrityError(
                 f"{store.name}: {key} cannot be read back and the server confirmed no "

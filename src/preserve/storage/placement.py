@@ -11,16 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from preserve.catalog.models import Agency
 from preserve.errors import ConfigurationError, NotFound, UnknownProfile
-from preserve.runtime import Runtime
+from preserve.storage import repository as repo
 from preserve.storage.profiles import load_profile
+from preserve.storage.stores import Stores
 
 
-def profile_for_sip(rt: Runtime, agency: Agency, override: str | None = None) -> str:
+def profile_for_sip(stores: Stores, agency: Agency, override: str | None = None) -> str:
     """The profile reference to record on a new SIP of ``agency``.
 
     ``override`` is an administrator's choice for this SIP: a profile name from the profiles
@@ -31,22 +31,22 @@ def profile_for_sip(rt: Runtime, agency: Agency, override: str | None = None) ->
         if not _is_plain_name(override):
             raise UnknownProfile(f"{override!r}: give the name of a profile, not a path")
         try:
-            rt.profile(override)
+            stores.profile(override)
         except ConfigurationError as exc:
             raise UnknownProfile(f"storage profile {override!r} cannot be used: {exc}") from exc
         return override
-    ref = agency.storage_profile or rt.settings.storage_profile
-    rt.profile(ref)
+    ref = agency.storage_profile or stores.default_profile
+    stores.profile(ref)
     return ref
 
 
-def bind_agency(session: Session, rt: Runtime, agency_name: str, ref: str | None) -> Agency:
+def bind_agency(session: Session, stores: Stores, agency_name: str, ref: str | None) -> Agency:
     """Bind an agency to a profile (``None``: back to the default). The caller commits."""
-    agency = session.scalar(select(Agency).where(Agency.name == agency_name))
+    agency = repo.agency_by_name(session, agency_name)
     if agency is None:
         raise NotFound(f"no agency {agency_name!r}")
     if ref is not None:
-        rt.profile(ref)
+        stores.profile(ref)
     agency.storage_profile = ref
     return agency
 
@@ -62,14 +62,14 @@ class ProfileEntry:
     agencies: list[str] = field(default_factory=list)
 
 
-def list_profiles(session: Session, rt: Runtime) -> list[ProfileEntry]:
+def list_profiles(session: Session, stores: Stores) -> list[ProfileEntry]:
     """Every profile file in the profiles directory, and the agencies bound to each."""
-    default = rt.stores.profile_path().resolve()
+    default = stores.profile_path().resolve()
     bound: dict[str, list[str]] = {}
-    for name, ref in session.execute(select(Agency.name, Agency.storage_profile)):
-        path = rt.stores.profile_path(ref).resolve()
+    for name, ref in repo.agency_profiles(session):
+        path = stores.profile_path(ref).resolve()
         bound.setdefault(str(path), []).append(name)
-    paths = sorted(Path(rt.settings.profiles_dir).glob("*.toml"))
+    paths = sorted(Path(stores.profiles_dir).glob("*.toml"))
     if default not in [p.resolve() for p in paths]:
         paths.append(default)
     return [_entry(path, path.resolve() == default, bound) for path in paths]

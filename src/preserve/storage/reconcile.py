@@ -10,6 +10,9 @@ that a killed writer left unfinished are listed, and aborted when older than a g
 
 One listing of the target, one pass over the catalogue (the style of Warehouse's
 ``reconcile_file_storages``); nothing is deleted from the target but stale upload parts.
+The edge drives the steps, so the listing (minutes, on a large bucket) holds no transaction:
+:func:`plan_reconcile` in one, :func:`list_target` with none, :func:`record_reconcile` in
+another, then :func:`clear_stale_uploads`.
 """
 
 from __future__ import annotations
@@ -18,18 +21,19 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from preserve.aip import bag as bagit
 from preserve.aip.layout import AIP_ROOT, parse_aip_key
 from preserve.catalog.events import EventType, Outcome, record_event
-from preserve.catalog.models import Aip, File, Job, JobState, ReplicaState, Sip, SipState
+from preserve.catalog.models import Aip, ReplicaState, Sip, SipState
 from preserve.catalog.repository import get_replica, verified_targets
 from preserve.catalog.types import utcnow
 from preserve.errors import ConfigurationError
-from preserve.runtime import Runtime
-from preserve.storage.service import queue_copy
+from preserve.storage import repository as repo
+from preserve.storage.base import Multipart
+from preserve.storage.service import queue_copy, target_resource
+from preserve.storage.stores import Stores
 
 _REQUIRED = (bagit.TAGMANIFEST, bagit.SIGNATURE)
 
@@ -63,38 +67,53 @@ class ReconcileReport:
         return asdict(self)
 
 
-def reconcile(
-    rt: Runtime,
+def plan_reconcile(
+    session: Session,
+    stores: Stores,
     target: str,
     *,
     profile_ref: str | None = None,
     dry_run: bool = False,
-    abort_uploads_older_than: timedelta | None = None,
 ) -> ReconcileReport:
-    refs = _profiles_with(rt, target, profile_ref)
-    store = rt.store(refs[0], target)
-    report = ReconcileReport(target, refs, utcnow().isoformat(), dry_run)
-    listed = _listing(store.list(), report)
-    with rt.sessions.begin() as session:
-        expected = _expected(session, refs)
-        report.aips_expected = len(expected)
-        _find_unknown(session, listed, expected, report)
-        live = _live_copies(session, target)
-        for aip_id, (ref, payload) in expected.items():
-            _check_aip(rt, session, target, aip_id, ref, payload, listed, live, report)
-    _stale_uploads(store, abort_uploads_older_than, dry_run, report)
-    return report
+    """The report to fill: which profiles (among those AIPs are placed under and the
+    default, or only ``profile_ref``) have ``target``."""
+    refs = _profiles_with(session, stores, target, profile_ref)
+    return ReconcileReport(target, refs, utcnow().isoformat(), dry_run)
 
 
-def _profiles_with(rt: Runtime, target: str, only: str | None) -> list[str]:
+def list_target(stores: Stores, report: ReconcileReport) -> dict[str, set[str]]:
+    """AIP id → paths inside its bag, from one listing of the target (no transaction)."""
+    store = stores.store(report.profiles[0], report.target)
+    return _listing(store.list(), report)
+
+
+def record_reconcile(
+    session: Session, stores: Stores, report: ReconcileReport, listed: dict[str, set[str]]
+) -> None:
+    """The listing against the catalogue; missing copies queued again unless a dry run."""
+    expected = repo.aips_under(session, report.profiles)
+    report.aips_expected = len(expected)
+    _find_unknown(listed, expected, report)
+    live = repo.aips_with_live_copy(session, target_resource(report.target))
+    for aip_id, (ref, payload) in expected.items():
+        _check_aip(session, stores, aip_id, ref, payload, listed, live, report)
+
+
+def clear_stale_uploads(
+    stores: Stores, report: ReconcileReport, older_than: timedelta | None
+) -> None:
+    """List unfinished multipart uploads; abort those older than ``older_than``."""
+    store = stores.store(report.profiles[0], report.target)
+    _stale_uploads(store, older_than, report.dry_run, report)
+
+
+def _profiles_with(session: Session, stores: Stores, target: str, only: str | None) -> list[str]:
     """The profiles, among those AIPs are placed under and the default, that have ``target``."""
     if only is not None:
         refs = [only]
     else:
-        with rt.sessions.begin() as session:
-            used = set(session.scalars(select(Aip.storage_profile).distinct()))
-        refs = sorted(used | {rt.settings.storage_profile})
-    found = [ref for ref in refs if target in {t.name for t in rt.profile(ref).targets}]
+        refs = sorted(repo.profiles_in_use(session) | {stores.default_profile})
+    found = [ref for ref in refs if target in {t.name for t in stores.profile(ref).targets}]
     if not found:
         raise ConfigurationError(f"no storage profile in use has a target {target!r}")
     return found
@@ -113,24 +132,7 @@ def _listing(keys: Iterable[str], report: ReconcileReport) -> dict[str, set[str]
     return listed
 
 
-def _expected(session: Session, refs: list[str]) -> dict[str, tuple[str, set[str]]]:
-    """AIP id → (its profile, its payload paths) for every AIP placed under ``refs``."""
-    aips = {
-        aip_id: (ref, set())
-        for aip_id, ref in session.execute(
-            select(Aip.id, Aip.storage_profile).where(Aip.storage_profile.in_(refs))
-        )
-    }
-    rows = session.execute(
-        select(File.aip_id, File.path).join(Aip).where(Aip.storage_profile.in_(refs))
-    )
-    for aip_id, path in rows:
-        aips[aip_id][1].add(f"data/{path}")
-    return aips
-
-
 def _find_unknown(
-    session: Session,
     listed: dict[str, set[str]],
     expected: dict[str, tuple[str, set[str]]],
     report: ReconcileReport,
@@ -144,20 +146,9 @@ def _find_unknown(
         report.unknown.extend(f"{aip_id}/{p}" for p in sorted(stray))
 
 
-def _live_copies(session: Session, target: str) -> set[str]:
-    rows = session.execute(
-        select(Job.payload).where(
-            Job.resource == f"target:{target}",
-            Job.state.in_((JobState.QUEUED, JobState.RUNNING)),
-        )
-    )
-    return {payload["aip_id"] for (payload,) in rows}
-
-
 def _check_aip(
-    rt: Runtime,
     session: Session,
-    target: str,
+    stores: Stores,
     aip_id: str,
     ref: str,
     payload: set[str],
@@ -165,6 +156,7 @@ def _check_aip(
     live: set[str],
     report: ReconcileReport,
 ) -> None:
+    target = report.target
     absent = sorted((payload | set(_REQUIRED)) - listed.get(aip_id, set()))
     if not absent:
         report.aips_complete += 1
@@ -194,17 +186,17 @@ def _check_aip(
         detail=f"reconcile: {len(absent)} objects missing on {target} (e.g. {absent[0]}); "
         "copy queued again",
     )
-    _demote(rt, session, aip, ref)
+    _demote(session, stores, aip, ref)
 
 
-def _demote(rt: Runtime, session: Session, aip: Aip | None, ref: str) -> None:
+def _demote(session: Session, stores: Stores, aip: Aip | None, ref: str) -> None:
     """A SIP is PRESERVED only while its policy holds over verified replicas."""
     if aip is None:
         return
     sip = session.get(Sip, aip.sip_id)
     session.flush()
     verified = verified_targets(session, aip.id)
-    held = rt.profile(ref).policy_holds(verified)
+    held = stores.profile(ref).policy_holds(verified)
     if sip is not None and sip.state == SipState.PRESERVED and not held:
         sip.state = SipState.STORED
 
@@ -212,7 +204,7 @@ def _demote(rt: Runtime, session: Session, aip: Aip | None, ref: str) -> None:
 def _stale_uploads(
     store: object, older_than: timedelta | None, dry_run: bool, report: ReconcileReport
 ) -> None:
-    if not hasattr(store, "incomplete_uploads"):
+    if not isinstance(store, Multipart):
         return
     now = utcnow()
     for upload in store.incomplete_uploads(f"{AIP_ROOT}/"):

@@ -5,30 +5,41 @@ replication job per other target is queued in the same transaction. Each job nam
 as the store it needs, so a target that is down holds only its own copies (see
 :mod:`preserve.catalog.queue`): targets known to be down are tried last for the first copy, and
 a failed first copy marks its target down too. The SIP is PRESERVED exactly when the
-profile's policy holds over verified replicas; the staged bag is removed once every target
-holds a verified copy.
+profile's policy holds over verified replicas; the staged bag may be removed once every target
+holds a verified copy (:func:`update_preservation_state` says so; the edge removes it).
+
+A copy is three steps, driven by the job handler (:mod:`preserve.jobs.tasks.storage`) so that
+no transaction is held while bytes move: ``plan_*`` reads the catalogue in one transaction,
+:func:`first_copy` / :func:`copy_to_target` copy with no session at all, ``record_*`` writes
+the outcome in another. What the copy needs from outside storage comes in an :class:`Origin`:
+the staged bag's directory (ingest's) and the check of the bag's signature (trust's).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from preserve.aip import bag as bagit
 from preserve.aip.layout import aip_key
-from preserve.catalog.db import after_commit
 from preserve.catalog.events import EventType, Outcome, record_event
-from preserve.catalog.models import Aip, File, Outage, Replica, ReplicaState, Sip, SipState
+from preserve.catalog.models import Aip, Replica, ReplicaState, Sip, SipState
 from preserve.catalog.queue import enqueue, note_outage
 from preserve.catalog.repository import get_replica, verified_targets
 from preserve.catalog.types import utcnow
 from preserve.errors import IntegrityError, NotFound
-from preserve.ingest.staging import bag_dir, discard
-from preserve.runtime import Runtime
-from preserve.storage.base import SourceUnavailable, StorageError, read_bytes
+from preserve.storage import repository as repo
+from preserve.storage.base import (
+    SourceUnavailable,
+    StorageError,
+    Store,
+    proves_by_checksum,
+    read_bytes,
+)
 from preserve.storage.copy import (
     BagSource,
     DirectorySource,
@@ -37,10 +48,19 @@ from preserve.storage.copy import (
     expected_digests,
 )
 from preserve.storage.profiles import StorageProfile
+from preserve.storage.stores import Stores
 from preserve.storage.throttle import pacer_for
-from preserve.trust.signing import Signature, verify
 
 log = logging.getLogger(__name__)
+
+VerifyTagmanifest = Callable[[bytes, bytes], None]
+"""``verify(signature_document, tagmanifest)``: raises :class:`IntegrityError` unless the
+signature document (the bytes of ``bagit.SIGNATURE``) is a trusted signature of the tag
+manifest's bytes. The edge builds it with :mod:`preserve.trust.signing`."""
+
+FailureNote = Callable[[str, Exception], None]
+"""``note(target, error)``: the edge records a failed first copy on ``target`` at once, in its
+own transaction (:func:`record_target_failure`), so other jobs see the outage meanwhile."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +74,25 @@ class AipPlan:
     payload_size: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CopyPlan:
+    """An AIP to copy, the targets that hold a verified replica of it (the sources once the
+    staged bag is gone), and the resources known to be down (``target:<name>``)."""
+
+    aip: AipPlan
+    verified: frozenset[str]
+    down: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What a copy takes from outside storage: the staged bag's directory (read while it
+    holds a signature) and the check of the bag's signature."""
+
+    staged: Path
+    verify: VerifyTagmanifest
+
+
 def target_resource(target: str) -> str:
     """The name under which jobs wait for a target and its outages are kept."""
     return f"target:{target}"
@@ -63,9 +102,7 @@ def load_plan(session: Session, aip_id: str) -> AipPlan:
     aip = session.get(Aip, aip_id)
     if aip is None:
         raise NotFound(f"no AIP {aip_id}")
-    rows = session.execute(
-        select(File.path, File.sha256, File.size).where(File.aip_id == aip_id)
-    ).all()
+    rows = repo.aip_files(session, aip_id)
     return AipPlan(
         aip.id,
         aip.sip_id,
@@ -77,57 +114,151 @@ def load_plan(session: Session, aip_id: str) -> AipPlan:
     )
 
 
-def store_aip(rt: Runtime, aip_id: str) -> None:
-    """Write the AIP to the first target that takes it, then queue the other copies."""
-    with rt.sessions.begin() as session:
-        plan = load_plan(session, aip_id)
-        done = verified_targets(session, aip_id)
-        down = set(session.scalars(select(Outage.resource)))
-    profile = rt.profile(plan.profile_ref)
-    stored_on = next(iter(sorted(done)), None) or _first_copy(rt, plan, profile, down)
-    with rt.sessions.begin() as session:
-        _lock_sip(session, plan)
-        mark_verified(rt, session, plan, stored_on)
-        sip = session.get(Sip, plan.sip_id)
-        if sip is not None and sip.state == SipState.VALIDATED:
-            sip.state = SipState.STORED
-        for target in profile.targets:
-            if target.name != stored_on:
-                queue_copy(session, plan.aip_id, target.name)
-        update_preservation_state(rt, session, plan)
+# -- plan -----------------------------------------------------------------------------------
 
 
-def _first_copy(rt: Runtime, plan: AipPlan, profile: StorageProfile, down: set[str]) -> str:
-    """The first target, in profile order but those known to be down last, that takes a
-    proven copy. The source is checked once first, so a failure in the loop is the target's:
-    a target that is down gets an outage, one that keeps bad bytes a failure event."""
-    targets = sorted(profile.targets, key=lambda t: target_resource(t.name) in down)
-    source, expected = _checked_source(rt, plan, exclude=None)
+def plan_store(session: Session, aip_id: str) -> CopyPlan:
+    """What the first copy of the AIP needs to know from the catalogue."""
+    return CopyPlan(
+        load_plan(session, aip_id),
+        frozenset(verified_targets(session, aip_id)),
+        frozenset(repo.resources_down(session)),
+    )
+
+
+def plan_replica(session: Session, aip_id: str, target: str) -> CopyPlan | None:
+    """The copy of the AIP to ``target``; None when ``target`` already holds a verified one."""
+    plan = load_plan(session, aip_id)
+    replica = get_replica(session, aip_id, target)
+    if replica is not None and replica.state == ReplicaState.VERIFIED:
+        return None
+    return CopyPlan(plan, frozenset(verified_targets(session, aip_id)))
+
+
+# -- execute (no session) -------------------------------------------------------------------
+
+
+def first_copy(plan: CopyPlan, stores: Stores, origin: Origin, note: FailureNote) -> str:
+    """The target that holds the first proven copy: one that already does, else the first,
+    in profile order but those known to be down last, that takes one. The source is checked
+    once first, so a failure in the loop is the target's; each is passed to ``note`` at once
+    (a target that is down gets an outage, one that keeps bad bytes a failure event)."""
+    if plan.verified:
+        return sorted(plan.verified)[0]
+    profile = stores.profile(plan.aip.profile_ref)
+    targets = sorted(profile.targets, key=lambda t: target_resource(t.name) in plan.down)
+    source, expected = _checked_source(plan, stores, origin, exclude=None)
     failures: list[str] = []
     corrupt = False
     for target in targets:
         try:
-            _copy(rt, plan, target.name, source, expected)
+            _copy(stores, plan.aip, target.name, source, expected)
         except SourceUnavailable:
             raise
-        except StorageError as exc:
+        except (StorageError, IntegrityError) as exc:
             failures.append(str(exc))
-            with rt.sessions.begin() as session:
-                note_outage(
-                    session,
-                    target_resource(target.name),
-                    str(exc),
-                    max_backoff=rt.settings.storage_retry_max_seconds,
-                )
-        except IntegrityError as exc:
-            failures.append(str(exc))
-            corrupt = True
-            with rt.sessions.begin() as session:
-                _record_failed_copy(session, plan, target.name, str(exc))
+            corrupt = corrupt or isinstance(exc, IntegrityError)
+            note(target.name, exc)
         else:
             return target.name
     message = "no target accepted the AIP: " + "; ".join(failures)
     raise IntegrityError(message) if corrupt else StorageError(message)
+
+
+def copy_to_target(plan: CopyPlan, target: str, stores: Stores, origin: Origin) -> None:
+    """Copy the AIP to ``target`` from the staged bag or another verified replica, proven."""
+    source, expected = _checked_source(plan, stores, origin, exclude=target)
+    _copy(stores, plan.aip, target, source, expected)
+
+
+def _checked_source(
+    plan: CopyPlan, stores: Stores, origin: Origin, exclude: str | None
+) -> tuple[BagSource, dict[str, str]]:
+    """A source for the bag whose signature verifies, and the digest every file must have."""
+    source, tagmanifest, signature = _good_source(plan, stores, origin.staged, exclude=exclude)
+    origin.verify(signature, tagmanifest)
+    aip = plan.aip
+    return source, expected_digests(aip.payload_sha256, tagmanifest, aip.tagmanifest_sha256)
+
+
+def _copy(
+    stores: Stores, plan: AipPlan, target: str, source: BagSource, expected: dict[str, str]
+) -> None:
+    store = stores.store(plan.profile_ref, target)
+    config = stores.profile(plan.profile_ref).target(target)
+    copy_bag(
+        source,
+        store,
+        plan.aip_id,
+        expected,
+        list(bagit.UNRECORDED),
+        sizes={f"data/{p}": n for p, n in plan.payload_size.items()},
+        pacer=pacer_for(target, config.max_write_mbps),
+    )
+
+
+def _good_source(
+    plan: CopyPlan, stores: Stores, staged: Path, exclude: str | None
+) -> tuple[BagSource, bytes, bytes]:
+    """The staged bag while it exists, else a verified replica on another target; with the
+    bag's tag manifest and signature document."""
+    if (staged / bagit.SIGNATURE).exists():
+        local = DirectorySource(staged)
+        return local, _read(local, bagit.TAGMANIFEST), _read(local, bagit.SIGNATURE)
+    errors = []
+    for name in sorted(plan.verified - {exclude}):
+        store = stores.store(plan.aip.profile_ref, name)
+        try:
+            tagmanifest = read_bytes(store, aip_key(plan.aip.aip_id, bagit.TAGMANIFEST))
+            signature = read_bytes(store, aip_key(plan.aip.aip_id, bagit.SIGNATURE))
+        except (StorageError, IntegrityError) as exc:
+            errors.append(str(exc))
+            continue
+        return StoreSource(store, plan.aip.aip_id), tagmanifest, signature
+    raise SourceUnavailable(
+        f"no readable source for AIP {plan.aip.aip_id}: {'; '.join(errors) or 'none'}"
+    )
+
+
+def _read(source: DirectorySource, relpath: str) -> bytes:
+    with source.open(relpath) as f:
+        return f.read()
+
+
+# -- record ---------------------------------------------------------------------------------
+
+
+def record_first_copy(session: Session, plan: AipPlan, stores: Stores, stored_on: str) -> bool:
+    """The first copy is verified: the SIP is STORED and the other copies are queued.
+    True when every target holds a verified copy (the staged bag may go once this commits)."""
+    profile = stores.profile(plan.profile_ref)
+    repo.lock_sip(session, plan.sip_id)
+    mark_verified(session, plan, stored_on, stores.store(plan.profile_ref, stored_on))
+    sip = session.get(Sip, plan.sip_id)
+    if sip is not None and sip.state == SipState.VALIDATED:
+        sip.state = SipState.STORED
+    for target in profile.targets:
+        if target.name != stored_on:
+            queue_copy(session, plan.aip_id, target.name)
+    return update_preservation_state(session, plan, profile)
+
+
+def record_replica(session: Session, plan: AipPlan, stores: Stores, target: str) -> bool:
+    """The copy on ``target`` is verified; True as :func:`record_first_copy`."""
+    repo.lock_sip(session, plan.sip_id)
+    mark_verified(session, plan, target, stores.store(plan.profile_ref, target))
+    return update_preservation_state(session, plan, stores.profile(plan.profile_ref))
+
+
+def record_target_failure(
+    session: Session, plan: AipPlan, target: str, exc: Exception, *, max_backoff: float
+) -> None:
+    """A first copy failed on ``target``: bad bytes kept there are a failed copy; anything
+    else means the target is down (an outage, retried with backoff up to ``max_backoff``)."""
+    if isinstance(exc, IntegrityError):
+        record_failed_copy(session, plan, target, str(exc))
+    else:
+        note_outage(session, target_resource(target), str(exc), max_backoff=max_backoff)
 
 
 def queue_copy(session: Session, aip_id: str, target: str) -> None:
@@ -144,97 +275,6 @@ def queue_copy(session: Session, aip_id: str, target: str) -> None:
     )
 
 
-def replicate_aip(rt: Runtime, aip_id: str, target: str) -> None:
-    with rt.sessions.begin() as session:
-        plan = load_plan(session, aip_id)
-        replica = get_replica(session, aip_id, target)
-        if replica is not None and replica.state == ReplicaState.VERIFIED:
-            return
-    try:
-        copy_to_target(rt, plan, target)
-    except IntegrityError as exc:
-        with rt.sessions.begin() as session:
-            _record_failed_copy(session, plan, target, str(exc))
-        raise
-    with rt.sessions.begin() as session:
-        _lock_sip(session, plan)
-        mark_verified(rt, session, plan, target)
-        update_preservation_state(rt, session, plan)
-
-
-def _lock_sip(session: Session, plan: AipPlan) -> None:
-    """Serialize the last steps of an AIP's copies on its SIP row.
-
-    Two workers finishing the last two copies at once would each see only its own new
-    replica among the committed ones, and neither would find the policy met: the SIP would
-    stay STORED for good. Whoever locks second reads the first's replica once it commits."""
-    session.execute(select(Sip.id).where(Sip.id == plan.sip_id).with_for_update())
-
-
-def copy_to_target(rt: Runtime, plan: AipPlan, target: str) -> None:
-    source, expected = _checked_source(rt, plan, exclude=target)
-    _copy(rt, plan, target, source, expected)
-
-
-def _checked_source(
-    rt: Runtime, plan: AipPlan, exclude: str | None
-) -> tuple[BagSource, dict[str, str]]:
-    """A source for the bag whose signature verifies, and the digest every file must have."""
-    source, tagmanifest, signature = _good_source(rt, plan, exclude=exclude)
-    verify(signature, tagmanifest, rt.trusted_keys())
-    return source, expected_digests(plan.payload_sha256, tagmanifest, plan.tagmanifest_sha256)
-
-
-def _copy(
-    rt: Runtime, plan: AipPlan, target: str, source: BagSource, expected: dict[str, str]
-) -> None:
-    store = rt.store(plan.profile_ref, target)
-    config = rt.profile(plan.profile_ref).target(target)
-    copy_bag(
-        source,
-        store,
-        plan.aip_id,
-        expected,
-        list(bagit.UNRECORDED),
-        sizes={f"data/{p}": n for p, n in plan.payload_size.items()},
-        pacer=pacer_for(target, config.max_write_mbps),
-    )
-
-
-def _good_source(rt: Runtime, plan: AipPlan, exclude: str | None):
-    """The staged bag while it exists, else a verified replica on another target."""
-    staged = bag_dir(rt.settings.staging_dir, plan.sip_id)
-    if (staged / bagit.SIGNATURE).exists():
-        source = DirectorySource(staged)
-        return source, _read(source, bagit.TAGMANIFEST), _read_sig(source)
-    with rt.sessions.begin() as session:
-        candidates = sorted(verified_targets(session, plan.aip_id) - {exclude})
-    errors = []
-    for name in candidates:
-        store = rt.store(plan.profile_ref, name)
-        try:
-            tagmanifest = read_bytes(store, aip_key(plan.aip_id, bagit.TAGMANIFEST))
-            signature = Signature.from_json(
-                read_bytes(store, aip_key(plan.aip_id, bagit.SIGNATURE))
-            )
-        except (StorageError, IntegrityError) as exc:
-            errors.append(str(exc))
-            continue
-        return StoreSource(store, plan.aip_id), tagmanifest, signature
-    raise SourceUnavailable(
-        f"no readable source for AIP {plan.aip_id}: {'; '.join(errors) or 'none'}"
-    )
-
-
-def _read(source: DirectorySource, relpath: str) -> bytes:
-    with source.open(relpath) as f:
-        return f.read()
-
-
-def _read_sig(source: DirectorySource) -> Signature:
-    return Signature.from_json(_read(source, bagit.SIGNATURE))
-
-
 def _ensure_replica(session: Session, aip_id: str, target: str) -> Replica:
     replica = get_replica(session, aip_id, target)
     if replica is None:
@@ -244,7 +284,8 @@ def _ensure_replica(session: Session, aip_id: str, target: str) -> Replica:
     return replica
 
 
-def _record_failed_copy(session: Session, plan: AipPlan, target: str, detail: str) -> None:
+def record_failed_copy(session: Session, plan: AipPlan, target: str, detail: str) -> None:
+    """The copy on ``target`` was not proven: its replica FAILED (unless verified before)."""
     replica = _ensure_replica(session, plan.aip_id, target)
     if replica.state != ReplicaState.VERIFIED:
         replica.state = ReplicaState.FAILED
@@ -260,7 +301,8 @@ def _record_failed_copy(session: Session, plan: AipPlan, target: str, detail: st
     )
 
 
-def mark_verified(rt: Runtime, session: Session, plan: AipPlan, target: str) -> None:
+def mark_verified(session: Session, plan: AipPlan, target: str, store: Store) -> None:
+    """The replica on ``target`` (whose open store is ``store``) is proven."""
     replica = _ensure_replica(session, plan.aip_id, target)
     replica.state = ReplicaState.VERIFIED
     replica.verified_at = utcnow()
@@ -272,24 +314,24 @@ def mark_verified(rt: Runtime, session: Session, plan: AipPlan, target: str) -> 
         object_id=plan.aip_id,
         agency_id=plan.agency_id,
         target=target,
-        detail=f"copy on {target} verified by {_proof(rt, plan, target)}",
+        detail=f"copy on {target} verified by {_proof(store)}",
     )
 
 
-def _proof(rt: Runtime, plan: AipPlan, target: str) -> str:
-    store = rt.store(plan.profile_ref, target)
-    if getattr(store, "verify_mode", "read-back") == "checksum":
+def _proof(store: Store) -> str:
+    if proves_by_checksum(store):
         return "the server's SHA-256 checksums of the bytes sent"
     return "read-back"
 
 
-def update_preservation_state(rt: Runtime, session: Session, plan: AipPlan) -> None:
-    """PRESERVED exactly when the policy holds over verified replicas."""
-    profile = rt.profile(plan.profile_ref)
+def update_preservation_state(session: Session, plan: AipPlan, profile: StorageProfile) -> bool:
+    """PRESERVED exactly when the policy holds over verified replicas. True when every
+    target of the profile holds a verified copy: the caller may then remove the staged bag
+    once the transaction commits."""
     verified = verified_targets(session, plan.aip_id)
     sip = session.get(Sip, plan.sip_id)
     if sip is None:
-        return
+        return False
     if profile.policy_holds(verified) and sip.state in (SipState.VALIDATED, SipState.STORED):
         sip.state = SipState.PRESERVED
         record_event(
@@ -301,5 +343,4 @@ def update_preservation_state(rt: Runtime, session: Session, plan: AipPlan) -> N
             agency_id=plan.agency_id,
             detail=f"policy of profile {profile.name} holds over {', '.join(sorted(verified))}",
         )
-    if {t.name for t in profile.targets} <= verified:
-        after_commit(session, lambda: discard(rt.settings.staging_dir, plan.sip_id))
+    return {t.name for t in profile.targets} <= verified

@@ -11,14 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from preserve.catalog.models import Aip, Job, JobState, Outage, Replica, ReplicaState
+from preserve.catalog.models import JobState, ReplicaState
+from preserve.storage import repository as repo
 
-REPLICATE = "storage.replicate"
-STORE = "storage.store"
-_LIVE = (JobState.QUEUED, JobState.RUNNING)
+_LIVE = repo.LIVE
 _MAX_FAILURES = 200
 
 
@@ -63,11 +61,7 @@ class StorageStatus:
 
 def storage_status(session: Session, known_targets: list[str], now: datetime) -> StorageStatus:
     """``known_targets`` (from the profiles) are listed even before they hold anything."""
-    waiting, oldest = session.execute(
-        select(func.count(), func.min(Job.created_at)).where(
-            Job.kind == STORE, Job.state.in_(_LIVE)
-        )
-    ).one()
+    waiting, oldest = repo.first_copies_waiting(session)
     status = StorageStatus(now.isoformat(), waiting, _iso(oldest))
     targets = {name: TargetStatus(name) for name in known_targets}
     _count_replicas(session, targets)
@@ -80,21 +74,12 @@ def storage_status(session: Session, known_targets: list[str], now: datetime) ->
 
 def replication_backlog(session: Session) -> dict[str, int]:
     """Copies queued or running, per target (for metrics)."""
-    rows = session.execute(
-        select(Job.resource, func.count())
-        .where(Job.kind == REPLICATE, Job.state.in_(_LIVE))
-        .group_by(Job.resource)
-    )
+    rows = repo.replication_backlog_rows(session)
     return {_target_of(resource): n for resource, n in rows if resource}
 
 
 def _count_replicas(session: Session, targets: dict[str, TargetStatus]) -> None:
-    rows = session.execute(
-        select(Replica.target, Replica.state, func.count(), func.sum(Aip.total_bytes))
-        .join(Aip, Aip.id == Replica.aip_id)
-        .group_by(Replica.target, Replica.state)
-    )
-    for target, state, count, size in rows:
+    for target, state, count, size in repo.replica_counts(session):
         t = targets.setdefault(target, TargetStatus(target))
         if state == ReplicaState.VERIFIED:
             t.verified += count
@@ -106,17 +91,7 @@ def _count_replicas(session: Session, targets: dict[str, TargetStatus]) -> None:
 
 
 def _count_jobs(session: Session, targets: dict[str, TargetStatus]) -> None:
-    rows = session.execute(
-        select(
-            Job.resource,
-            Job.state,
-            func.count(),
-            func.min(Job.created_at),
-        )
-        .where(Job.kind == REPLICATE, Job.resource.is_not(None))
-        .group_by(Job.resource, Job.state)
-    )
-    for resource, state, count, oldest in rows:
+    for resource, state, count, oldest in repo.replication_job_counts(session):
         t = targets.setdefault(_target_of(resource), TargetStatus(_target_of(resource)))
         if state == JobState.DEAD:
             t.dead += count
@@ -130,7 +105,7 @@ def _count_jobs(session: Session, targets: dict[str, TargetStatus]) -> None:
 
 
 def _add_outages(session: Session, targets: dict[str, TargetStatus]) -> None:
-    for outage in session.scalars(select(Outage)):
+    for outage in repo.outages(session):
         if not outage.resource.startswith("target:"):
             continue
         name = _target_of(outage.resource)
@@ -143,29 +118,17 @@ def _add_outages(session: Session, targets: dict[str, TargetStatus]) -> None:
 
 
 def _failures(session: Session) -> list[Failure]:
-    failures = []
-    dead = session.scalars(
-        select(Job)
-        .where(Job.kind.in_((REPLICATE, STORE)), Job.state == JobState.DEAD)
-        .order_by(Job.finished_at.desc())
-        .limit(_MAX_FAILURES)
-    )
-    for job in dead:
-        failures.append(
-            Failure(
-                str(job.payload.get("aip_id")),
-                str(job.payload.get("target", "(first copy)")),
-                f"job {job.kind} dead after {job.attempts} attempts",
-                _iso(job.finished_at),
-                _last_line(job.last_error),
-            )
+    failures = [
+        Failure(
+            str(job.payload.get("aip_id")),
+            str(job.payload.get("target", "(first copy)")),
+            f"job {job.kind} dead after {job.attempts} attempts",
+            _iso(job.finished_at),
+            _last_line(job.last_error),
         )
-    failed = session.execute(
-        select(Replica.aip_id, Replica.target)
-        .where(Replica.state == ReplicaState.FAILED)
-        .limit(_MAX_FAILURES)
-    )
-    for aip_id, target in failed:
+        for job in repo.dead_copy_jobs(session, _MAX_FAILURES)
+    ]
+    for aip_id, target in repo.failed_replicas(session, _MAX_FAILURES):
         failures.append(Failure(aip_id, target, "replica failed its proof", None, ""))
     return failures
 
