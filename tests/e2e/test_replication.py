@@ -22,6 +22,7 @@ import pytest
 from storage.replication_support import CREDENTIALS, S3, Fs, bucket_name, write_profile
 from storage.replication_support import push as push_sip
 from support.moto_server import MotoServer
+from support.records import MINIMAL_PDF
 from support.server import Server, cli_env, run_cli
 
 pytestmark = pytest.mark.slow
@@ -115,7 +116,7 @@ def test_three_sites_and_a_disk_reach_preserved(tmp_path, database_url, sites):
         tmp_path / "profiles", "three-sites", [disk, s3_a, s3_b, s3_c], copies=3, sites=2, media=2
     )
     env = env_for(tmp_path, database_url, profile)
-    files = {"公文/通知.pdf": b"%PDF-1.4 not really\n", "big.bin": BIG}
+    files = {"公文/通知.pdf": MINIMAL_PDF, "big.bin": BIG}
 
     server = Server(env, tmp_path)
     try:
