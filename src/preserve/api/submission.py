@@ -1,9 +1,9 @@
 """The edge of ``POST /v1/sips``: the units of work around :mod:`preserve.ingest.submit`.
 
-Three short transactions at most, none held while the body arrives: the placement (before a
-byte is read), then the checks and the registration, committed after the files are fsynced and
-before the 202 is answered; a refused transfer is recorded in a transaction of its own, after
-the one that refused it rolled back.
+Short transactions, none held while the body arrives or a bag is unpacked: the placement
+(before a byte is read), a bag upload's lookup, then the checks and the registration,
+committed after the files are fsynced and before the 202 is answered; a refused transfer is
+recorded in a transaction of its own, after the one that refused it rolled back.
 """
 
 from __future__ import annotations
@@ -70,6 +70,10 @@ def _register(
 ) -> submit.Submitted:
     staging = rt.settings.staging_dir
     try:
+        args = (staging, agency_id, sip_id, received)
+        length = run_in_transaction(rt, submit.link_bag_upload, *args)
+        if length is not None:  # unpacked between two transactions, not in one
+            submit.unpack_bag_upload(staging, sip_id, received, length, profile)
         return run_in_transaction(
             rt,
             submit.check_and_register,

@@ -247,10 +247,11 @@ def check_and_register(
     placement: Placement,
 ) -> Submitted:
     """Run the receiving checks and register the SIP (its files fsynced first), or answer the
-    original of a replayed ``Idempotency-Key``. Raises :class:`ChecksFailed` for a refused
-    transfer; the caller commits, or discards the staging folder and records the refusal."""
+    original of a replayed ``Idempotency-Key``. A bag upload is unpacked before, with
+    :func:`link_bag_upload` and :func:`unpack_bag_upload`. Raises :class:`ChecksFailed` for a
+    refused transfer; the caller commits, or discards staging and records the refusal."""
     agency = repository.agency(session, agency_id)
-    _take_uploads(session, staging, agency_id, sip_id, received, profile)
+    _take_uploads(session, staging, agency_id, sip_id, received)
     intake = check_intake(
         session,
         profile,
@@ -302,26 +303,35 @@ def _files(received: Received) -> list[StagedFile]:
     return received.bag.files if received.bag is not None else received.files
 
 
-def _take_uploads(
-    session: Session,
-    staging: Path,
-    agency_id: int,
-    sip_id: str,
-    received: Received,
-    profile: IngestProfile,
+def link_bag_upload(
+    session: Session, staging: Path, agency_id: int, sip_id: str, received: Received
+) -> int | None:
+    """A bag sent as a finished resumable upload, hard-linked into the SIP's incoming folder;
+    its length (None when no bag upload is named). Unpack it with :func:`unpack_bag_upload`
+    once this transaction is over: unpacking is long and needs no session."""
+    if "\0bag" not in received.uploads:
+        return None
+    upload = uploads.get(session, received.uploads["\0bag"], agency_id)
+    if upload.offset != upload.length:
+        raise uploads.UploadIncomplete(f"upload {upload.id} is not finished")
+    incoming = sip_dir(staging, sip_id) / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    os.link(uploads.upload_file(staging, upload.id), incoming / "bag")
+    return upload.length
+
+
+def unpack_bag_upload(
+    staging: Path, sip_id: str, received: Received, length: int, profile: IngestProfile
 ) -> None:
-    if not received.uploads:
-        return
-    if "\0bag" in received.uploads:
-        upload = uploads.get(session, received.uploads["\0bag"], agency_id)
-        if upload.offset != upload.length:
-            raise uploads.UploadIncomplete(f"upload {upload.id} is not finished")
-        incoming = sip_dir(staging, sip_id) / "incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
-        os.link(uploads.upload_file(staging, upload.id), incoming / "bag")
-        received.bag = _unpack(
-            incoming / "bag", upload.length, bag_dir(staging, sip_id) / "data", profile
-        )
+    incoming = sip_dir(staging, sip_id) / "incoming"
+    received.bag = _unpack(incoming / "bag", length, bag_dir(staging, sip_id) / "data", profile)
+
+
+def _take_uploads(
+    session: Session, staging: Path, agency_id: int, sip_id: str, received: Received
+) -> None:
+    """Finished uploads named as payload files, hard-linked into the SIP's payload."""
+    if not received.uploads or "\0bag" in received.uploads:
         return
     linked, problems = uploads.link_into(
         session, staging, agency_id, received.uploads, bag_dir(staging, sip_id) / "data"
