@@ -5,9 +5,17 @@ from __future__ import annotations
 import io
 import zipfile
 
+from PIL import Image
+
 from support.records import MINIMAL_PDF
 
 ENCRYPTED_PDF = MINIMAL_PDF.replace(b"/Root 1 0 R>>", b"/Root 1 0 R/Encrypt 5 0 R>>")
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def _zip(encrypted: bool) -> bytes:
@@ -31,6 +39,6 @@ SAMPLES = {
     "table.csv": b"a,b\n1,2\n",
     "page.html": b"<!DOCTYPE html><html><head><title>t</title></head><body></body></html>",
     "doc.xml": b'<?xml version="1.0" encoding="UTF-8"?><root/>',
-    "image.png": b"\x89PNG\r\n\x1a\n" + b"\x00" * 32,
+    "image.png": _png(),
     "mystery.qqq": b"\x07" * 64,
 }
