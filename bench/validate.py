@@ -67,7 +67,7 @@ def ingest_once(work: Path, files: list[tuple[str, bytes]], validate: bool, work
     from preserve.api.app import create_app
     from preserve.catalog.db import upgrade
     from preserve.catalog.models import Role
-    from preserve.ingest import service
+    from preserve.ingest import process
     from preserve.jobs.worker import drain
     from preserve.runtime import Runtime
     from preserve.settings import Settings
@@ -86,9 +86,9 @@ def ingest_once(work: Path, files: list[tuple[str, bytes]], validate: bool, work
     settings.resolved_data_dir.mkdir(parents=True)
     upgrade(settings.sqlalchemy_url)
     rt = Runtime(settings)
-    original = service.validate_staged
+    original = process.validate_staged
     if not validate:
-        service.validate_staged = lambda *a, **k: []
+        process.validate_staged = lambda *a, **k: []
     try:
         with rt.sessions.begin() as session:
             token = create_token(session, "agency-a", Role.SUBMITTER)[1]
@@ -103,7 +103,7 @@ def ingest_once(work: Path, files: list[tuple[str, bytes]], validate: bool, work
         assert sip["state"] == "PRESERVED", sip["state"]
         return seconds
     finally:
-        service.validate_staged = original
+        process.validate_staged = original
         rt.close()
 
 

@@ -12,6 +12,8 @@ boundary where they are met, with ``raise ... from exc``.
     ├── Forbidden                              403
     ├── InvalidInput                           422  (the request is at fault; never retried)
     │   ├── InvalidMetadata                    422
+    │   ├── ChecksFailed                       422  (the four-property checks; slug per item)
+    │   ├── UnreadableArchive                  422  (a bag that is neither ZIP nor tar)
     │   ├── UnsafePath                         422
     │   ├── NoFiles                            422
     │   ├── UploadIncomplete                   422
@@ -84,6 +86,40 @@ class InvalidInput(PreserveError):
 class InvalidMetadata(InvalidInput):
     slug = "invalid-metadata"
     title = "The record metadata is not valid"
+
+
+class ChecksFailed(InvalidInput):
+    """A transfer that failed one or more checks: every failed check is listed in ``checks``.
+
+    The problem type is the failed item's own (``invalid-metadata``, ``digest-mismatch``, ...)
+    when all failures share one, else ``checks-failed``. Built from a report by
+    :func:`preserve.ingest.checks.checks_failed`; here it holds only plain values (each check a
+    ``{"code", "name", "outcome", "detail"}`` dict).
+    """
+
+    slug = "checks-failed"
+    title = "The transfer failed the archive's checks"
+
+    def __init__(
+        self,
+        failed: list[dict[str, Any]],
+        report: list[dict[str, Any]],
+        slug: str = "checks-failed",
+        sip_id: str | None = None,
+    ) -> None:
+        detail = "; ".join(f"{c['code']} {c['name']}: {c['detail']}" for c in failed)
+        super().__init__(detail, checks=failed, report=report)
+        self.slug = slug  # type: ignore[misc]
+        self.report = report
+        if sip_id:
+            self.extra["sip_id"] = sip_id
+
+
+class UnreadableArchive(InvalidInput):
+    """A serialized bag that is not a ZIP or tar this code can read (reported as check 1-13)."""
+
+    slug = "invalid-bag"
+    title = "The bag cannot be read"
 
 
 class UnsafePath(InvalidInput):

@@ -56,7 +56,34 @@ def record_event(
     target: str | None = None,
 ) -> Event:
     """Add an event; it joins the hash chain (preserve.catalog.chain) when ``session`` commits."""
-    event = Event(
+    event = new_event(
+        type,
+        outcome,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+        agent=agent,
+        agency_id=agency_id,
+        target=target,
+    )
+    add_event(session, event)
+    return event
+
+
+def new_event(
+    type: EventType,
+    outcome: Outcome,
+    *,
+    object_type: str,
+    object_id: str,
+    detail: str = "",
+    agent: str = AGENT,
+    agency_id: int | None = None,
+    target: str | None = None,
+) -> Event:
+    """An event not yet in any session: work done without a transaction describes itself with
+    these, and :func:`add_event` records them with its outcome."""
+    return Event(
         uuid=new_id(),
         type=type.value,
         outcome=outcome.value,
@@ -68,9 +95,11 @@ def record_event(
         target=target,
         created_at=utcnow(),
     )
+
+
+def add_event(session: Session, event: Event) -> None:
     session.add(event)
     track(session, event)
-    return event
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

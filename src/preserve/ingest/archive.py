@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from preserve.aip.paths import UnsafePath, safe_relative_path
+from preserve.errors import UnreadableArchive
 from preserve.ingest.checks import Report
 from preserve.ingest.profile import UnpackLimits
 
@@ -40,10 +41,6 @@ class Member:
     size: int
     compressed: int
     handle: Any  # ZipInfo or TarInfo
-
-
-class UnreadableArchive(Exception):
-    """The body is not a ZIP or tar this code can read."""
 
 
 def sniff(path: Path) -> str | None:

@@ -17,6 +17,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from preserve.errors import UnreadableArchive
 from preserve.ingest import archive as arc
 from preserve.ingest import sipbag
 from preserve.ingest.checks import Report
@@ -56,7 +57,7 @@ def unpack_bag(
             if report.failures:
                 return result
             _unpack(archive, kind, members, payload_root, limits, result)
-    except arc.UnreadableArchive as exc:
+    except UnreadableArchive as exc:
         report.fail("1-13", str(exc))
     return result
 

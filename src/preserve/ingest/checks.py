@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from preserve.errors import InvalidInput
+from preserve.errors import ChecksFailed
 
 
 class Result(enum.StrEnum):
@@ -140,39 +140,24 @@ class Report:
 
     def raise_if_failed(self) -> None:
         if self.failures:
-            raise ChecksFailed(self)
+            raise checks_failed(self)
 
 
 def reasons(checks: Iterable[Check]) -> list[str]:
     return [f"{c.code} {c.name}: {c.detail}" for c in checks]
 
 
-class ChecksFailed(InvalidInput):
-    """A transfer that failed one or more checks: every failed check is listed in ``checks``.
-
-    The problem type is the failed item's own (``invalid-metadata``, ``digest-mismatch``, ...)
-    when all failures share one, else ``checks-failed``.
-    """
-
-    slug = "checks-failed"
-    title = "The transfer failed the archive's checks"
-
-    def __init__(self, report: Report, sip_id: str | None = None) -> None:
-        failed = report.failures
-        super().__init__(
-            "; ".join(reasons(failed)),
-            checks=[c.to_dict() for c in failed],
-            report=report.to_list(),
-        )
-        slugs = {SLUGS.get(c.code, "checks-failed") for c in failed}
-        self.slug = slugs.pop() if len(slugs) == 1 else "checks-failed"  # type: ignore[misc]
-        self.report = report
-        if sip_id:
-            self.extra["sip_id"] = sip_id
+def checks_failed(report: Report, sip_id: str | None = None) -> ChecksFailed:
+    """The error for a report with failures: every failed check, and the problem type of the
+    failed item when all failures share one (else ``checks-failed``)."""
+    failed = report.failures
+    slugs = {SLUGS.get(c.code, "checks-failed") for c in failed}
+    slug = slugs.pop() if len(slugs) == 1 else "checks-failed"
+    return ChecksFailed([c.to_dict() for c in failed], report.to_list(), slug, sip_id)
 
 
 def fail_one(code: str, detail: str) -> ChecksFailed:
     """A check that ends the receiving at once (an unsafe path, a malformed bag)."""
     report = Report()
     report.fail(code, detail)
-    return ChecksFailed(report)
+    return checks_failed(report)

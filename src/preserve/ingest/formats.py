@@ -59,14 +59,11 @@ fido 1.6.1's pitfalls and what is done about them
 from __future__ import annotations
 
 import logging
-import math
-import multiprocessing
 import os
 import re
 import threading
 import zipfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +72,8 @@ from xml.etree import ElementTree as ET
 import fido
 import olefile
 from fido.fido import Fido
+
+from preserve.ingest.pool import fan_out
 
 log = logging.getLogger(__name__)
 
@@ -733,22 +732,10 @@ def _identify_item(item: tuple[Path, str]) -> Identification:
 
 
 def identify_many(items: Sequence[tuple[Path, str]], workers: int = 2) -> list[Identification]:
-    """Identify every (absolute path, display path), in order; ``workers > 1`` uses processes.
-
-    Workers come from a ``forkserver`` context (no fork of a threaded server process); each
-    builds one identifier in its initializer (pool start ~0.5 s) and receives the items in
-    chunks: worth it from a few hundred files up. As with any spawn/forkserver pool, the main
-    program must be importable (a script piped on stdin is not). Failures are logged here, in
-    the calling process.
-    """
-    items = list(items)
-    if workers <= 1 or len(items) <= 1:
-        return [_identify_item(item) for item in items]
-    workers = min(workers, len(items))
-    chunksize = max(1, min(64, math.ceil(len(items) / (workers * 4))))
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
-        results = list(pool.map(_identify_item, items, chunksize=chunksize))
+    """Identify every (absolute path, display path), in order; ``workers > 1`` uses processes
+    (:func:`preserve.ingest.pool.fan_out`: worth it from a few hundred files up). Failures are
+    logged here, in the calling process."""
+    results = fan_out(_identify_item, items, workers, initializer=_init_worker)
     for result in results:
         if result.error:
             log.warning("format identification failed for %s: %s", result.path, result.error)

@@ -7,15 +7,13 @@ No file is skipped and nothing is sampled: every file gets its identification, i
 from __future__ import annotations
 
 import logging
-import math
-import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from preserve.ingest import formats
 from preserve.ingest.encryption import encryption_problem
+from preserve.ingest.pool import fan_out
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +36,16 @@ def inspect_one(item: tuple[Path, str]) -> Inspection:
 
 
 def inspect_many(items: Sequence[tuple[Path, str]], workers: int = 2) -> list[Inspection]:
-    """Every (absolute path, display path) inspected, in order; ``workers > 1`` uses processes
-    from a ``forkserver`` context (never a fork of a threaded server), chunked so that the
-    pool's messaging costs little next to fido's ~5 ms a file."""
-    items = list(items)
-    if workers <= 1 or len(items) <= 8:
-        return [inspect_one(item) for item in items]
-    workers = min(workers, len(items))
-    chunksize = max(1, min(64, math.ceil(len(items) / (workers * 8))))
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=formats._init_worker) as pool:
-        results = list(pool.map(inspect_one, items, chunksize=chunksize))
+    """Every (absolute path, display path) inspected, in order; ``workers > 1`` spreads the
+    files over processes (:func:`preserve.ingest.pool.fan_out`)."""
+    results = fan_out(
+        inspect_one,
+        items,
+        workers,
+        initializer=formats._init_worker,
+        serial_up_to=8,
+        chunks_per_worker=8,
+    )
     for result in results:
         if result.identification.error:
             log.warning(

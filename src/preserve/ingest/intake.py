@@ -13,11 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from preserve.catalog.models import Aip
 from preserve.errors import NoFiles
+from preserve.ingest import repository
 from preserve.ingest.bagin import ReceivedBag
 from preserve.ingest.checks import Check, Report, Result
 from preserve.ingest.metadata import (
@@ -169,7 +168,7 @@ def _duplicate(session: Session, report: Report, metadata: dict, profile: Ingest
     code = metadata.get("archival_code")
     if not isinstance(code, str) or not code:
         return
-    held = session.scalars(select(Aip.id).where(Aip.archival_code == code).limit(1)).first()
+    held = repository.aip_with_archival_code(session, code)
     if held is None:
         report.passed("1-8", f"archival code {code!r} is not yet held")
     elif profile.duplicate_archival_code == Result.FAIL:

@@ -29,17 +29,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
-from sqlalchemy.exc import IntegrityError as DbIntegrityError
+from sqlalchemy.orm import Session
 
-from preserve.catalog.db import session_scope
 from preserve.catalog.events import EventType, Outcome, record_event
-from preserve.catalog.models import Agency, new_id
 from preserve.errors import Conflict, IdempotencyConflict, InvalidInput
-from preserve.ingest import uploads
+from preserve.ingest import repository, uploads
 from preserve.ingest.bagin import ReceivedBag, unpack_bag
-from preserve.ingest.checks import ChecksFailed, Report
-from preserve.ingest.intake import Intake, check_intake
-from preserve.ingest.profile import IngestProfile, load_profile
+from preserve.ingest.checks import Report, checks_failed
+from preserve.ingest.intake import Intake, check_intake, metadata_from_bag_info
+from preserve.ingest.metadata import load_document, normalize
+from preserve.ingest.profile import IngestProfile
 from preserve.ingest.receive import (
     BodyDigest,
     UnsupportedMediaType,
@@ -47,7 +46,7 @@ from preserve.ingest.receive import (
     receive_body,
     receive_multipart,
 )
-from preserve.ingest.service import find_by_idempotency_key, register_sip, reject_on_receipt
+from preserve.ingest.service import register_sip, reject_on_receipt
 from preserve.ingest.staging import (
     StagedFile,
     bag_dir,
@@ -56,8 +55,8 @@ from preserve.ingest.staging import (
     save_sender_files,
     sip_dir,
 )
-from preserve.runtime import Runtime
 from preserve.storage.placement import profile_for_sip
+from preserve.storage.stores import Stores
 
 BAG_TYPES = {
     "application/zip",
@@ -78,7 +77,9 @@ class Submitted:
 
 
 @dataclass
-class _Received:
+class Received:
+    """What a request brought, received into staging and not yet checked."""
+
     source: str
     metadata_raw: bytes | None = None
     files: list[StagedFile] = field(default_factory=list)
@@ -88,80 +89,49 @@ class _Received:
     content_digest: object = None
 
 
-async def submit(
-    rt: Runtime,
-    agency_id: int,
-    chunks: AsyncIterator[bytes],
-    content_type: str,
-    *,
-    idempotency_key: str | None = None,
-    content_digest: str | None = None,
-    profile_override: str | None = None,
-) -> Submitted:
-    """Receive, check and register one SIP. ``profile_override`` (an administrator's choice of
-    storage profile for this SIP) is checked before a byte of the body is read."""
-    sip_id = new_id()
-    staging = rt.settings.staging_dir
-    try:
-        agency_name, placement = await anyio.to_thread.run_sync(
-            _placement, rt, agency_id, profile_override
-        )
-        profile = load_profile(rt.settings.profiles_dir, agency_name)
-        try:
-            received = await _receive(rt, sip_id, chunks, content_type, content_digest, profile)
-        except ChecksFailed as exc:  # an unsafe path stops the receiving: on record all the same
-            exc.extra["sip_id"] = sip_id
-            refused = _Received("multipart")
-            await anyio.to_thread.run_sync(
-                _record_refusal, rt, agency_id, sip_id, exc.report, refused, profile, placement
-            )
-            raise
-        return await anyio.to_thread.run_sync(
-            _check_and_register,
-            rt,
-            agency_id,
-            sip_id,
-            received,
-            profile,
-            idempotency_key,
-            placement,
-        )
-    finally:  # accepted: the payload stays in staging; anything else: nothing is left
-        incoming = sip_dir(staging, sip_id) / "incoming"
-        shutil.rmtree(incoming, ignore_errors=True)
-
-
 @dataclass(frozen=True)
-class _Placement:
+class Placement:
+    """The storage profile a new SIP is recorded under, and whether an administrator chose it."""
+
     profile_ref: str
     overridden: bool
 
 
-def _placement(rt: Runtime, agency_id: int, override: str | None) -> tuple[str, _Placement]:
-    with session_scope(rt.sessions) as session:
-        agency = session.get(Agency, agency_id)
-        ref = profile_for_sip(rt.stores, agency, override)
-        return agency.name, _Placement(ref, override is not None)
+def placement(
+    session: Session, stores: Stores, agency_id: int, override: str | None
+) -> tuple[str, Placement]:
+    """The agency's name and where its new SIP is to be stored (``override``: an
+    administrator's choice, checked before a byte of the body is read)."""
+    agency = repository.agency(session, agency_id)
+    ref = profile_for_sip(stores, agency, override)
+    return agency.name, Placement(ref, override is not None)
 
 
-async def _receive(
-    rt: Runtime,
+def clear_incoming(staging: Path, sip_id: str) -> None:
+    """Accepted: the payload stays in staging; anything else: nothing is left of the body."""
+    shutil.rmtree(sip_dir(staging, sip_id) / "incoming", ignore_errors=True)
+
+
+async def receive(
+    staging: Path,
     sip_id: str,
-    chunks,
+    chunks: AsyncIterator[bytes],
     content_type: str,
     digest_header: str | None,
     profile: IngestProfile,
-) -> _Received:
-    staging = rt.settings.staging_dir
+    limits: UploadLimits,
+) -> Received:
+    """The body to staging, hashed as it arrives, by its media type; no session is held. An
+    unsafe path stops the receiving with :class:`ChecksFailed` (the caller records the refusal
+    with :func:`record_refusal`); on any error nothing is left in staging."""
     payload_root = bag_dir(staging, sip_id) / "data"
     incoming = sip_dir(staging, sip_id) / "incoming"
-    limits = UploadLimits(rt.settings.max_file_bytes, rt.settings.max_files_per_sip)
     digest = BodyDigest(digest_header)
     media = content_type.split(";", 1)[0].strip().lower()
     try:
         if media in BAG_TYPES:
             size = await receive_body(chunks, incoming / "bag", limits.max_file_bytes, digest)
-            received = _Received("bag", content_digest=digest.check())
+            received = Received("bag", content_digest=digest.check())
             received.bag = await anyio.to_thread.run_sync(
                 _unpack, incoming / "bag", size, payload_root, profile
             )
@@ -179,7 +149,7 @@ async def _receive(
     except BaseException:
         discard(staging, sip_id)
         raise
-    received = _Received("multipart", form.metadata_raw, form.files)
+    received = Received("multipart", form.metadata_raw, form.files)
     received.content_digest = form.content_digest
     if form.uploads_raw is not None:
         received.uploads = _uploads_field(form.uploads_raw)
@@ -195,7 +165,7 @@ async def _receive(
     return received
 
 
-async def _receive_json(chunks) -> _Received:
+async def _receive_json(chunks) -> Received:
     body = bytearray()
     async for chunk in chunks:
         body += chunk
@@ -209,7 +179,7 @@ async def _receive_json(chunks) -> _Received:
         raise InvalidInput("the JSON body must be an object")
     metadata = doc.get("metadata")
     raw = None if metadata is None else json.dumps(metadata, ensure_ascii=False).encode()
-    received = _Received("uploads", raw)
+    received = Received("uploads", raw)
     received.uploads = _uploads_field(json.dumps(doc.get("uploads") or {}).encode())
     if doc.get("bag_upload"):
         received.uploads = {"\0bag": str(doc["bag_upload"])}
@@ -266,95 +236,102 @@ def _gunzip(source: Path, target: Path, profile: IngestProfile) -> str | None:
     return None
 
 
-def _check_and_register(
-    rt: Runtime,
+def check_and_register(
+    session: Session,
+    staging: Path,
     agency_id: int,
     sip_id: str,
-    received: _Received,
+    received: Received,
     profile: IngestProfile,
     key: str | None,
-    placement: _Placement,
+    placement: Placement,
 ) -> Submitted:
-    staging = rt.settings.staging_dir
-    try:
-        with session_scope(rt.sessions) as session:
-            agency = session.get(Agency, agency_id)
-            profile_ref = placement.profile_ref
-            _take_uploads(session, rt, agency_id, sip_id, received, profile)
-            intake = check_intake(
-                session,
-                profile,
-                metadata_raw=received.metadata_raw,
-                files=_files(received),
-                bag=received.bag,
-                content_digest=received.content_digest,
-                today=dt.date.today(),
-            )
-            replay = _replay(session, agency_id, key, intake)
-            if replay is not None:
-                discard(staging, sip_id)
-                return replay
-            if intake.report.failures:
-                raise ChecksFailed(intake.report, sip_id)
-            _keep_sender_files(staging, sip_id, received, intake)
-            fsync_tree(sip_dir(staging, sip_id))
-            sip = register_sip(
-                session,
-                agency,
-                sip_id,
-                intake,
-                _files(received),
-                profile_ref,
-                source=received.source,
-                idempotency_key=key,
-            )
-            if placement.overridden:
-                record_event(
-                    session,
-                    EventType.PROFILE_OVERRIDE,
-                    Outcome.SUCCESS,
-                    object_type="sip",
-                    object_id=sip_id,
-                    agency_id=agency_id,
-                    detail=f"stored under profile {profile_ref!r} by an administrator's choice",
-                    agent="api:admin",
-                )
-            uploads.consume(session, staging, received.uploads, sip_id)
-            session.flush()
-            state = sip.state.value
-    except ChecksFailed as exc:
+    """Run the receiving checks and register the SIP (its files fsynced first), or answer the
+    original of a replayed ``Idempotency-Key``. A bag upload is unpacked before, with
+    :func:`link_bag_upload` and :func:`unpack_bag_upload`. Raises :class:`ChecksFailed` for a
+    refused transfer; the caller commits, or discards staging and records the refusal."""
+    agency = repository.agency(session, agency_id)
+    _take_uploads(session, staging, agency_id, sip_id, received)
+    intake = check_intake(
+        session,
+        profile,
+        metadata_raw=received.metadata_raw,
+        files=_files(received),
+        bag=received.bag,
+        content_digest=received.content_digest,
+        today=dt.date.today(),
+    )
+    replay = _replay(session, agency_id, key, intake)
+    if replay is not None:
         discard(staging, sip_id)
-        _record_refusal(rt, agency_id, sip_id, exc.report, received, profile, placement)
-        raise
-    except DbIntegrityError:
-        discard(staging, sip_id)
-        if key is None:
-            raise
-        return _after_race(rt, agency_id, key, received)
-    except BaseException:
-        discard(staging, sip_id)
-        raise
-    return Submitted(sip_id, state)
+        return replay
+    if intake.report.failures:
+        raise checks_failed(intake.report, sip_id)
+    _keep_sender_files(staging, sip_id, received, intake)
+    fsync_tree(sip_dir(staging, sip_id))
+    sip = register_sip(
+        session,
+        agency,
+        sip_id,
+        intake,
+        _files(received),
+        placement.profile_ref,
+        source=received.source,
+        idempotency_key=key,
+    )
+    if placement.overridden:
+        _record_override(session, sip_id, agency_id, placement.profile_ref)
+    uploads.consume(session, staging, received.uploads, sip_id)
+    session.flush()
+    return Submitted(sip_id, sip.state.value)
 
 
-def _files(received: _Received) -> list[StagedFile]:
+def _record_override(session: Session, sip_id: str, agency_id: int, profile_ref: str) -> None:
+    record_event(
+        session,
+        EventType.PROFILE_OVERRIDE,
+        Outcome.SUCCESS,
+        object_type="sip",
+        object_id=sip_id,
+        agency_id=agency_id,
+        detail=f"stored under profile {profile_ref!r} by an administrator's choice",
+        agent="api:admin",
+    )
+
+
+def _files(received: Received) -> list[StagedFile]:
     return received.bag.files if received.bag is not None else received.files
 
 
-def _take_uploads(session, rt, agency_id, sip_id, received: _Received, profile) -> None:
-    if not received.uploads:
-        return
-    staging = rt.settings.staging_dir
-    if "\0bag" in received.uploads:
-        upload = uploads.get(session, received.uploads["\0bag"], agency_id)
-        if upload.offset != upload.length:
-            raise uploads.UploadIncomplete(f"upload {upload.id} is not finished")
-        incoming = sip_dir(staging, sip_id) / "incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
-        os.link(uploads.upload_file(staging, upload.id), incoming / "bag")
-        received.bag = _unpack(
-            incoming / "bag", upload.length, bag_dir(staging, sip_id) / "data", profile
-        )
+def link_bag_upload(
+    session: Session, staging: Path, agency_id: int, sip_id: str, received: Received
+) -> int | None:
+    """A bag sent as a finished resumable upload, hard-linked into the SIP's incoming folder;
+    its length (None when no bag upload is named). Unpack it with :func:`unpack_bag_upload`
+    once this transaction is over: unpacking is long and needs no session."""
+    if "\0bag" not in received.uploads:
+        return None
+    upload = uploads.get(session, received.uploads["\0bag"], agency_id)
+    if upload.offset != upload.length:
+        raise uploads.UploadIncomplete(f"upload {upload.id} is not finished")
+    incoming = sip_dir(staging, sip_id) / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    os.link(uploads.upload_file(staging, upload.id), incoming / "bag")
+    return upload.length
+
+
+def unpack_bag_upload(
+    staging: Path, sip_id: str, received: Received, length: int, profile: IngestProfile
+) -> None:
+    incoming = sip_dir(staging, sip_id) / "incoming"
+    received.bag = _unpack(incoming / "bag", length, bag_dir(staging, sip_id) / "data", profile)
+
+
+def _take_uploads(
+    session: Session, staging: Path, agency_id: int, sip_id: str, received: Received
+) -> None:
+    """Finished uploads named as payload files, hard-linked into the SIP's payload."""
+    if not received.uploads or "\0bag" in received.uploads:
         return
     linked, problems = uploads.link_into(
         session, staging, agency_id, received.uploads, bag_dir(staging, sip_id) / "data"
@@ -365,13 +342,13 @@ def _take_uploads(session, rt, agency_id, sip_id, received: _Received, profile) 
     for problem in problems:
         received.report.fail("2-1", f"upload not usable: {problem}")
     if received.report.failures:
-        raise ChecksFailed(received.report, sip_id)
+        raise checks_failed(received.report, sip_id)
 
 
 def _replay(session, agency_id: int, key: str | None, intake: Intake) -> Submitted | None:
     if key is None:
         return None
-    original = find_by_idempotency_key(session, agency_id, key)
+    original = repository.sip_by_idempotency_key(session, agency_id, key)
     if original is None:
         return None
     if original.request_fingerprint != intake.fingerprint:
@@ -381,48 +358,41 @@ def _replay(session, agency_id: int, key: str | None, intake: Intake) -> Submitt
     return Submitted(original.id, original.state.value, replay=True)
 
 
-def _after_race(rt: Runtime, agency_id: int, key: str, received: _Received) -> Submitted:
+def answer_race(session: Session, agency_id: int, key: str) -> Submitted:
     """Another request with the same key committed first: answer as a retry would."""
-    with session_scope(rt.sessions) as session:
-        original = find_by_idempotency_key(session, agency_id, key)
-        if original is None:
-            raise Conflict(f"Idempotency-Key {key!r} is being used by another request")
-        return Submitted(original.id, original.state.value, replay=True)
+    original = repository.sip_by_idempotency_key(session, agency_id, key)
+    if original is None:
+        raise Conflict(f"Idempotency-Key {key!r} is being used by another request")
+    return Submitted(original.id, original.state.value, replay=True)
 
 
-def _keep_sender_files(staging: Path, sip_id: str, received: _Received, intake: Intake) -> None:
+def _keep_sender_files(staging: Path, sip_id: str, received: Received, intake: Intake) -> None:
     files = dict(received.bag.tag_files) if received.bag is not None else {}
     if received.metadata_raw is not None:
         files["metadata.json"] = received.metadata_raw
     save_sender_files(staging, sip_id, files)
 
 
-def _record_refusal(
-    rt: Runtime,
+def record_refusal(
+    session: Session,
     agency_id: int,
     sip_id: str,
     report: Report,
-    received: _Received,
-    profile: IngestProfile,
-    placement: _Placement,
+    received: Received,
+    placement: Placement,
 ) -> None:
     """The refused transfer on record: a REJECTED SIP and a rejection event."""
-    from preserve.ingest.intake import metadata_from_bag_info
-    from preserve.ingest.metadata import load_document, normalize
-
     try:
         doc = load_document(received.metadata_raw)
     except InvalidInput:
         doc = metadata_from_bag_info(received.bag.info) if received.bag else {}
-    with session_scope(rt.sessions) as session:
-        agency = session.get(Agency, agency_id)
-        reject_on_receipt(
-            session,
-            agency,
-            sip_id,
-            report,
-            _files(received),
-            normalize(doc)[0],
-            placement.profile_ref,
-            received.source,
-        )
+    reject_on_receipt(
+        session,
+        repository.agency(session, agency_id),
+        sip_id,
+        report,
+        _files(received),
+        normalize(doc)[0],
+        placement.profile_ref,
+        received.source,
+    )

@@ -23,17 +23,18 @@ import base64
 import os
 import threading
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import anyio
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from preserve.catalog.models import Upload, new_id
 from preserve.catalog.types import utcnow
 from preserve.digests import MultiHasher
 from preserve.errors import Conflict, InvalidInput, NotFound
+from preserve.ingest import repository
 from preserve.ingest.staging import StagedFile
 
 TUS_VERSION = "1.0.0"
@@ -101,7 +102,7 @@ def create(
 
 
 def get(session: Session, upload_id: str, agency_id: int | None) -> Upload:
-    upload = session.get(Upload, upload_id)
+    upload = repository.upload(session, upload_id)
     if upload is None or (agency_id is not None and upload.agency_id != agency_id):
         raise NotFound(f"no upload {upload_id}")
     if upload.sip_id is not None:
@@ -109,35 +110,43 @@ def get(session: Session, upload_id: str, agency_id: int | None) -> Upload:
     return upload
 
 
-def _lock(upload_id: str) -> anyio.Lock:
+def lock(upload_id: str) -> anyio.Lock:
+    """The lock an append holds from reading the offset to recording the new one."""
     with _guard:
         return _locks.setdefault(upload_id, anyio.Lock())
 
 
-async def append(
-    sessions,
-    staging_root: Path,
-    upload_id: str,
-    agency_id: int,
-    offset: int,
-    chunks: AsyncIterator[bytes],
-) -> Upload:
-    """Append the body at ``offset``; on a dropped connection keep what arrived, then re-raise."""
-    async with _lock(upload_id):
-        upload = await anyio.to_thread.run_sync(_load, sessions, upload_id, agency_id)
-        if offset != upload.offset:
-            raise Conflict(f"Upload-Offset {offset} does not match the upload's {upload.offset}")
-        path = upload_file(staging_root, upload_id)
-        hasher = await anyio.to_thread.run_sync(_hasher_at, upload_id, path, offset)
-        written = [offset]  # bytes on disk so far, kept up to date by _copy
-        out = await anyio.to_thread.run_sync(_open_at, path, offset)
-        try:
-            await _copy(chunks, out, hasher, written, upload.length)
-        finally:
-            await anyio.to_thread.run_sync(_close, out)
-            _hashers[upload_id] = (written[0], hasher)
-            await anyio.to_thread.run_sync(_save_offset, sessions, upload_id, offset, written[0])
-        return await anyio.to_thread.run_sync(_load, sessions, upload_id, agency_id)
+@dataclass
+class Appending:
+    """One PATCH: where it started and how many bytes are on disk so far."""
+
+    upload_id: str
+    start: int
+    length: int
+    written: int
+
+
+def start_append(upload: Upload, offset: int) -> Appending:
+    if offset != upload.offset:
+        raise Conflict(f"Upload-Offset {offset} does not match the upload's {upload.offset}")
+    return Appending(upload.id, offset, upload.length, offset)
+
+
+async def write(staging_root: Path, appending: Appending, chunks: AsyncIterator[bytes]) -> None:
+    """Append the body at the upload's offset; on a dropped connection keep what arrived (the
+    caller records ``appending.written`` with :func:`record_offset` in any case), then re-raise.
+    """
+    upload_id, offset = appending.upload_id, appending.start
+    path = upload_file(staging_root, upload_id)
+    hasher = await anyio.to_thread.run_sync(_hasher_at, upload_id, path, offset)
+    written = [offset]  # bytes on disk so far, kept up to date by _copy
+    out = await anyio.to_thread.run_sync(_open_at, path, offset)
+    try:
+        await _copy(chunks, out, hasher, written, appending.length)
+    finally:
+        await anyio.to_thread.run_sync(_close, out)
+        _hashers[upload_id] = (written[0], hasher)
+        appending.written = written[0]
 
 
 async def _copy(chunks, out, hasher: MultiHasher, written: list[int], length: int) -> None:
@@ -159,11 +168,6 @@ async def _copy(chunks, out, hasher: MultiHasher, written: list[int], length: in
     finally:  # on a dropped connection too: keep every byte that arrived
         if batch:
             await anyio.to_thread.run_sync(flush, bytes(batch))
-
-
-def _load(sessions, upload_id: str, agency_id: int) -> Upload:
-    with sessions.begin() as session:
-        return get(session, upload_id, agency_id)
 
 
 def _hasher_at(upload_id: str, path: Path, offset: int) -> MultiHasher:
@@ -192,18 +196,16 @@ def _close(out) -> None:
     out.close()
 
 
-def _save_offset(sessions, upload_id: str, old: int, new: int) -> None:
-    with sessions.begin() as session:
-        done = session.execute(
-            update(Upload).where(Upload.id == upload_id, Upload.offset == old).values(offset=new)
-        )
-        if done.rowcount != 1:
-            raise Conflict(f"upload {upload_id} was changed by another request")
-        upload = session.get(Upload, upload_id)
-        if upload is not None and new == upload.length:
-            cached = _hashers.pop(upload_id, None)
-            if cached is not None:
-                _finish(upload, cached[1])
+def record_offset(session: Session, appending: Appending) -> None:
+    """The bytes on disk acknowledged; a finished upload gets its digests."""
+    upload_id = appending.upload_id
+    if not repository.advance_upload(session, upload_id, appending.start, appending.written):
+        raise Conflict(f"upload {upload_id} was changed by another request")
+    upload = repository.upload(session, upload_id)
+    if upload is not None and appending.written == upload.length:
+        cached = _hashers.pop(upload_id, None)
+        if cached is not None:
+            _finish(upload, cached[1])
 
 
 def _finish(upload: Upload, hasher: MultiHasher) -> None:
@@ -218,12 +220,7 @@ def terminate(session: Session, staging_root: Path, upload: Upload) -> None:
 
 
 def _purge_expired(session: Session, staging_root: Path, agency_id: int) -> None:
-    stale = session.scalars(
-        select(Upload).where(
-            Upload.agency_id == agency_id, Upload.sip_id.is_(None), Upload.expires_at < utcnow()
-        )
-    ).all()
-    for upload in stale:
+    for upload in repository.expired_uploads(session, agency_id):
         terminate(session, staging_root, upload)
 
 
@@ -266,7 +263,7 @@ def consume(session: Session, staging_root: Path, mapping: dict[str, str], sip_i
     from preserve.catalog.db import after_commit
 
     for upload_id in mapping.values():
-        upload = session.get(Upload, str(upload_id))
+        upload = repository.upload(session, str(upload_id))
         if upload is not None:
             upload.sip_id = sip_id
             path = upload_file(staging_root, upload.id)

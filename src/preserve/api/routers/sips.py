@@ -12,11 +12,12 @@ from starlette.requests import ClientDisconnect
 from preserve.api.deps import Principal, db, require, runtime
 from preserve.api.problems import PROBLEM_RESPONSES
 from preserve.api.schemas import SipAccepted, SipOut
+from preserve.api.submission import submit_sip
 from preserve.catalog.models import Role, Sip, SipState
 from preserve.catalog.repository import get_sip
 from preserve.errors import Forbidden, ReceiptNotReady
 from preserve.ingest.receive import MalformedUpload
-from preserve.ingest.submit import BAG_TYPES, submit
+from preserve.ingest.submit import BAG_TYPES
 from preserve.runtime import Runtime
 
 router = APIRouter(prefix="/v1/sips", tags=["sips"])
@@ -129,7 +130,7 @@ async def create_sip(
     if storage_profile is not None and who.role != Role.ADMIN:
         raise Forbidden("only an administrator may choose the storage profile of a SIP")
     try:
-        done = await submit(
+        done = await submit_sip(
             rt,
             who.agency_id,
             request.stream(),

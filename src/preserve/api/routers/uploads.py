@@ -11,9 +11,10 @@ from starlette.requests import ClientDisconnect
 
 from preserve.api.deps import Principal, require, runtime
 from preserve.api.problems import PROBLEM_RESPONSES
+from preserve.api.units import in_transaction
 from preserve.catalog.db import session_scope
-from preserve.catalog.models import Agency, Role, Upload
-from preserve.ingest import uploads
+from preserve.catalog.models import Role, Upload
+from preserve.ingest import repository, uploads
 from preserve.ingest.profile import load_profile
 from preserve.ingest.receive import UnsupportedMediaType
 from preserve.runtime import Runtime
@@ -55,7 +56,7 @@ def create_upload(
 ) -> Response:
     """Create an upload of ``Upload-Length`` bytes; ``Location`` names it."""
     with session_scope(rt.sessions) as session:
-        agency = session.get(Agency, who.agency_id)
+        agency = repository.agency(session, who.agency_id)
         profile = load_profile(rt.settings.profiles_dir, agency.name)
         upload = uploads.create(
             session,
@@ -94,17 +95,16 @@ async def append(
     """Append the body at ``Upload-Offset`` (must be the server's offset, else 409)."""
     if content_type.split(";")[0].strip() != "application/offset+octet-stream":
         raise UnsupportedMediaType("PATCH bodies must be application/offset+octet-stream")
-    try:
-        upload = await uploads.append(
-            rt.sessions,
-            rt.settings.staging_dir,
-            upload_id,
-            who.agency_id,
-            upload_offset,
-            request.stream(),
-        )
-    except ClientDisconnect:  # what arrived is kept; the client asks HEAD and goes on
-        return Response(status_code=400, headers=TUS)
+    async with uploads.lock(upload_id):
+        upload = await in_transaction(rt, uploads.get, upload_id, who.agency_id)
+        appending = uploads.start_append(upload, upload_offset)
+        try:
+            await uploads.write(rt.settings.staging_dir, appending, request.stream())
+        except ClientDisconnect:  # what arrived is kept; the client asks HEAD and goes on
+            return Response(status_code=400, headers=TUS)
+        finally:
+            await in_transaction(rt, uploads.record_offset, appending)
+        upload = await in_transaction(rt, uploads.get, upload_id, who.agency_id)
     return Response(status_code=204, headers=_headers(upload))
 
 

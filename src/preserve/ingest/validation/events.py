@@ -7,7 +7,8 @@ from collections import defaultdict
 
 from sqlalchemy.orm import Session
 
-from preserve.catalog.events import EventType, Outcome, record_event
+from preserve.catalog.events import EventType, Outcome, add_event, new_event
+from preserve.catalog.models import Event
 from preserve.ingest.checks import Result
 from preserve.ingest.validation.result import Validation
 
@@ -34,18 +35,32 @@ def record_validation_events(
     agency_id: int | None,
     validations: list[Validation],
 ) -> None:
+    for event in validation_events(object_type, object_id, agency_id, validations):
+        add_event(session, event)
+
+
+def validation_events(
+    object_type: str,
+    object_id: str,
+    agency_id: int | None,
+    validations: list[Validation],
+) -> list[Event]:
+    """The events, not yet recorded (the worker stage makes them with no session open)."""
     by_tool: dict[str, list[Validation]] = defaultdict(list)
     for v in validations:
         by_tool[v.tool or "preserve (no validator for the format)"].append(v)
+    events = []
     for tool, group in sorted(by_tool.items()):
         worst = max((v.outcome for v in group), key=[Result.PASS, Result.WARN, Result.FAIL].index)
-        record_event(
-            session,
-            EventType.VALIDATION,
-            _OUTCOMES[worst],
-            object_type=object_type,
-            object_id=object_id,
-            agency_id=agency_id,
-            detail=summary(group)[:4000],
-            agent=tool[:200],
+        events.append(
+            new_event(
+                EventType.VALIDATION,
+                _OUTCOMES[worst],
+                object_type=object_type,
+                object_id=object_id,
+                agency_id=agency_id,
+                detail=summary(group)[:4000],
+                agent=tool[:200],
+            )
         )
+    return events

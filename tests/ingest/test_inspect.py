@@ -1,0 +1,43 @@
+"""The look at every payload file (format and encryption), in process and through the real
+process pool production runs (``identify_workers`` defaults to 2): the same answers, in order."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from inspect_samples import SAMPLES
+
+from preserve.ingest.inspect import inspect_many
+from preserve.ingest.pool import fan_out
+
+
+def _items(tmp_path: Path, copies: int = 2) -> list[tuple[Path, str]]:
+    for name, data in SAMPLES.items():
+        (tmp_path / name).write_bytes(data)
+    return [(tmp_path / name, f"sip/{n}/{name}") for n in range(copies) for name in SAMPLES]
+
+
+def test_pool_and_in_process_give_the_same_answers_in_order(tmp_path):
+    items = _items(tmp_path)
+    assert len(items) > 8  # fewer are inspected in process whatever the setting
+    in_process = inspect_many(items, workers=1)
+    pooled = inspect_many(items, workers=2)
+    assert pooled == in_process
+    assert [i.identification.path for i in pooled] == [shown for _, shown in items]
+    by_name = {Path(i.identification.path).name: i for i in pooled}
+    assert by_name["notice.pdf"].identification.puid.startswith("fmt/")
+    assert by_name["notice.pdf"].encryption is None
+    assert by_name["locked.pdf"].encryption is not None
+    assert by_name["locked.zip"].encryption is not None
+    assert by_name["mystery.qqq"].identification.puid is None
+
+
+def _pid(_item: int) -> int:
+    return os.getpid()
+
+
+def test_workers_above_one_run_in_other_processes():
+    assert os.getpid() not in set(fan_out(_pid, range(40), 2, serial_up_to=8))
+    assert fan_out(_pid, range(8), 2, serial_up_to=8) == [os.getpid()] * 8
+    assert fan_out(_pid, range(40), 1) == [os.getpid()] * 40
