@@ -275,7 +275,7 @@ def _package(
     payload = [
         bagit.PayloadEntry(f.path, f.size, {"sha256": f.sha256, "sha512": f.sha512}) for f in files
     ]
-    sm2_key = guomi_signer(rt, sip.storage_profile)
+    sm2_key = guomi_signer(rt.profile(sip.storage_profile), rt.keyring)
     built = bagit.write_bag(
         root,
         payload,
