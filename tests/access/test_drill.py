@@ -15,9 +15,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from preserve.access.drill import offsite_targets
-from preserve.cli.drill import run_drill
 from preserve.catalog.models import Event
-from preserve.cli.drill import drill
+from preserve.cli.drill import drill, run_drill
 from preserve.errors import InvalidInput
 from preserve.storage.profiles import StorageProfile
 

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from preserve.access.rebuild_site import Need
-from preserve.cli.rebuild import run_rebuild as rebuild
-from preserve.cli.rebuild import run_survey as survey
 from preserve.audit.service import audit_all
 from preserve.catalog.models import Event, Replica, ReplicaState
+from preserve.cli.rebuild import run_rebuild as rebuild
+from preserve.cli.rebuild import run_survey as survey
 from preserve.cli.rebuild import storage_rebuild
 from preserve.errors import InvalidInput
 
