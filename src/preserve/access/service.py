@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -116,36 +117,15 @@ def record_restore(session: Session, run: RestoreRun, agent: str) -> None:
         record_recovery(session, run.record, attempt.target, attempt.outcome, attempt.detail, agent)
 
 
-def record_recovery(
+def record_aip_event(
     session: Session,
     record: AipRecord,
     target: str,
     outcome: Outcome,
     detail: str,
     agent: str,
-) -> None:
-    _record(session, EventType.RECOVERY, record, target, outcome, detail, agent)
-
-
-def record_access(
-    session: Session,
-    record: AipRecord,
-    target: str,
-    outcome: Outcome,
-    detail: str,
-    agent: str,
-) -> None:
-    _record(session, EventType.ACCESS, record, target, outcome, detail, agent)
-
-
-def _record(
-    session: Session,
+    *,
     kind: EventType,
-    record: AipRecord,
-    target: str,
-    outcome: Outcome,
-    detail: str,
-    agent: str,
 ) -> None:
     record_event(
         session,
@@ -158,3 +138,7 @@ def _record(
         detail=detail,
         agent=agent,
     )
+
+
+record_recovery = partial(record_aip_event, kind=EventType.RECOVERY)
+record_access = partial(record_aip_event, kind=EventType.ACCESS)
