@@ -90,7 +90,7 @@ def preserve(server: Server, headers: dict[str, str], files, code: str) -> str:
 
 
 def ours(env: dict[str, str], aip_id: str, out: Path) -> float:
-    from preserve.access.service import restore
+    from preserve.cli.access import run_restore
     from preserve.runtime import Runtime
     from preserve.settings import Settings
 
@@ -105,7 +105,7 @@ def ours(env: dict[str, str], aip_id: str, out: Path) -> float:
     try:
         rt.store("local", "object-store-b")  # the boto3 client, made before the clock starts
         start = time.perf_counter()
-        restore(rt, aip_id, out, requested="object-store-b", agent="bench")
+        run_restore(rt, aip_id, out, requested="object-store-b", agent="bench")
         return time.perf_counter() - start
     finally:
         rt.close()

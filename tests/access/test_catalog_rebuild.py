@@ -10,9 +10,10 @@ import pytest
 from recovery_fixtures import auth, flip_byte, ingest, replica_dir, tokens
 from sqlalchemy import create_engine, select, text
 
-from preserve.access.rebuild_catalog import LOST, RebuildOptions, rebuild_catalog
+from preserve.access.rebuild_catalog import LOST, RebuildOptions
 from preserve.catalog.db import upgrade
 from preserve.catalog.models import Aip, Event, Job, Role
+from preserve.cli.catalog import run_catalog_rebuild as rebuild_catalog
 from preserve.errors import Conflict
 from preserve.jobs.worker import drain
 from preserve.runtime import Runtime

@@ -167,7 +167,7 @@ def test_a_damaged_file_is_never_sent_whole(rt, aip):
     flip_byte(replica_dir(rt, aip["id"], "site-a-disk") / "data" / BIG, offset=5)
     with rt.sessions() as session:
         record = load_record(session, aip["id"])
-    target, stream = access_files.open_payload(rt, record, BIG, None)
+    target, stream = access_files.open_payload(rt.stores, record, BIG, None)
     received = bytearray()
     with pytest.raises(IntegrityError, match="site-a-disk"):
         for chunk in access_files.iter_verified(stream, BIG, record.files[BIG], target):
@@ -277,7 +277,7 @@ def test_a_damaged_payload_cuts_the_archive_short(rt, aip, fmt):
     flip_byte(replica_dir(rt, aip["id"], "site-a-disk") / "data" / BIG, offset=3_000_000)
     with rt.sessions() as session:
         record = load_record(session, aip["id"])
-    plan = plan_archive(choose_source(rt, record), record)
+    plan = plan_archive(choose_source(rt.stores, rt.trusted_keys(), record), record)
     received = bytearray()
     with pytest.raises(IntegrityError, match=BIG):
         for chunk in iter_archive(plan, fmt):

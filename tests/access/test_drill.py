@@ -14,9 +14,9 @@ from recovery_fixtures import files_under, flip_byte, ingest, replica_dir, token
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from preserve.access.drill import offsite_targets, run_drill
+from preserve.access.drill import offsite_targets
 from preserve.catalog.models import Event
-from preserve.cli.drill import drill
+from preserve.cli.drill import drill, run_drill
 from preserve.errors import InvalidInput
 from preserve.storage.profiles import StorageProfile
 

@@ -11,9 +11,11 @@ from recovery_fixtures import files_under, ingest, replica_dir, tokens, wipe_tar
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from preserve.access.rebuild_site import Need, rebuild, survey
+from preserve.access.rebuild_site import Need
 from preserve.audit.service import audit_all
 from preserve.catalog.models import Event, Replica, ReplicaState
+from preserve.cli.rebuild import run_rebuild as rebuild
+from preserve.cli.rebuild import run_survey as survey
 from preserve.cli.rebuild import storage_rebuild
 from preserve.errors import InvalidInput
 

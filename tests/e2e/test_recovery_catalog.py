@@ -121,12 +121,13 @@ def delete_database(env: dict[str, str], database_url: str, tmp_path: Path) -> N
     if database_url.startswith("sqlite"):
         for suffix in ("", "-wal", "-shm"):
             Path(database_url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
-        return
-    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    else:
+        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    # an empty catalogue first: read commands refuse where there is none (exit 2)
     upgraded = run_cli(env, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
 

@@ -16,8 +16,18 @@ from sqlalchemy import select, text, update
 from preserve.catalog.chain import GENESIS, content_digest, link
 from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Event, LogCheckpoint, LogHead
-from preserve.trust.log import run_checkpoint, verify
-from preserve.trust.logverify import Kind
+from preserve.jobs.tasks.trust import run_checkpoint
+from preserve.trust.log import log_stores, read_checkpoints
+from preserve.trust.logverify import Kind, LogReport, replay
+
+
+def verify(rt) -> LogReport:
+    """The log verified as ``preserve verify log`` does it, without logging the verification."""
+    with rt.sessions.begin() as session:
+        stores = log_stores(session, rt.stores)
+    feed = read_checkpoints(stores, rt.trusted_keys())
+    with rt.sessions.begin() as session:
+        return replay(session, feed)
 
 
 def record(rt, n: int, start: int = 0) -> None:

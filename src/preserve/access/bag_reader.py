@@ -8,36 +8,28 @@ its size, sha256 and sha512, the format identifications and the events up to pac
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from preserve.access.restore import read_bag_head
-from preserve.aip import bag as bagit
+from preserve.aip import metadata as meta
 from preserve.aip.layout import aip_key
+from preserve.aip.metadata import (
+    CHECKS,
+    CREATED_KEY,
+    EVENTS,
+    FORMATS,
+    RECEIPT,
+    RECORD,
+    FileRecord,
+    event_time,
+)
 from preserve.digests import hash_stream
-from preserve.errors import IntegrityError, PreserveError
+from preserve.errors import IntegrityError
 from preserve.storage.base import Store, read_bytes
 
-RECORD = "metadata/record.json"
-FORMATS = "metadata/formats.json"
-EVENTS = "metadata/events.json"
-RECEIPT = "metadata/receipt.json"
-CHECKS = "metadata/checks.json"
-CREATED_KEY = "aip_created_at"
-"""record.json key for the AIP's creation time, when the bag carries it (see catalog rebuild)."""
-
-
-@dataclass(frozen=True)
-class PayloadFile:
-    path: str
-    size: int
-    sha256: str
-    sha512: str
-    puid: str | None
-    format_name: str | None
-    format_method: str | None
+__all__ = ["CREATED_KEY", "BagFacts", "event_time", "read_bag"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,7 @@ class BagFacts:
     created_at: datetime | None  # None: the bag does not carry it
     key_id: str
     tagmanifest_sha256: str
-    files: list[PayloadFile]
+    files: list[FileRecord]
     events: list[dict[str, Any]]
     tag_sha256: dict[str, str]
     source: str | None = None  # how the SIP came in (bags from before it was recorded: None)
@@ -70,32 +62,33 @@ def read_bag(store: Store, aip_id: str, trusted: dict | None, *, deep: bool = Fa
     for name, want in head.tag_sha256.items():
         if hashlib.sha256(tags[name]).hexdigest() != want:
             raise IntegrityError(f"{name} does not match the signed tag manifest")
-    record = _json(tags, RECORD)
+    record = meta.json_tag(tags, RECORD)
     if record.get("aip_id") != aip_id:
         raise IntegrityError(f"{RECORD} names AIP {record.get('aip_id')!r}, stored as {aip_id}")
-    sha512 = {p.removeprefix("data/"): d for p, d in _manifest(tags, "manifest-sha512.txt").items()}
-    formats = {e.get("path"): e for e in _json(tags, FORMATS, list)}
+    sha512_manifest = meta.manifest_tag(tags, "manifest-sha512.txt")
+    sha512 = {p.removeprefix("data/"): d for p, d in sha512_manifest.items()}
+    formats = {e.get("path"): e for e in meta.json_tag(tags, FORMATS, list)}
     files = [
         _payload_file(store, aip_id, path, digest, sha512.get(path), formats.get(path), deep)
         for path, digest in sorted(head.payload.items())
     ]
-    _check_oxum(tags.get("bag-info.txt", b""), files)
+    meta.check_oxum(tags.get("bag-info.txt", b""), files)
     return BagFacts(
         aip_id=aip_id,
-        sip_id=_field(record, "sip_id"),
-        agency=_field(record, "agency"),
-        profile=_field(record, "storage_profile"),
-        metadata=_field(record, "metadata"),
-        received_at=_time(_field(record, "received_at")),
-        created_at=_time(record[CREATED_KEY]) if record.get(CREATED_KEY) else None,
+        sip_id=meta.record_field(record, "sip_id"),
+        agency=meta.record_field(record, "agency"),
+        profile=meta.record_field(record, "storage_profile"),
+        metadata=meta.record_field(record, "metadata"),
+        received_at=meta.iso_time(meta.record_field(record, "received_at")),
+        created_at=meta.iso_time(record[CREATED_KEY]) if record.get(CREATED_KEY) else None,
         key_id=head.signature.key_id,
         tagmanifest_sha256=hashlib.sha256(head.tagmanifest).hexdigest(),
         files=files,
-        events=_json(tags, EVENTS, list),
+        events=meta.json_tag(tags, EVENTS, list),
         tag_sha256=head.tag_sha256,
         source=record.get("source"),
-        receipt=_json(tags, RECEIPT) if RECEIPT in tags else None,
-        checks=_json(tags, CHECKS).get("checks") if CHECKS in tags else None,
+        receipt=meta.json_tag(tags, RECEIPT) if RECEIPT in tags else None,
+        checks=meta.json_tag(tags, CHECKS).get("checks") if CHECKS in tags else None,
     )
 
 
@@ -107,7 +100,7 @@ def _payload_file(
     sha512: str | None,
     identification: dict | None,
     deep: bool,
-) -> PayloadFile:
+) -> FileRecord:
     if sha512 is None:
         raise IntegrityError(f"manifest-sha512.txt has no entry for data/{path}")
     key = aip_key(aip_id, f"data/{path}")
@@ -119,60 +112,6 @@ def _payload_file(
     else:
         size = store.stat(key).size
     ident = identification or {}
-    return PayloadFile(
+    return FileRecord(
         path, size, sha256, sha512, ident.get("puid"), ident.get("format_name"), ident.get("method")
     )
-
-
-def _check_oxum(bag_info: bytes, files: list[PayloadFile]) -> None:
-    for line in bag_info.decode("utf-8", "replace").splitlines():
-        label, _, value = line.partition(":")
-        if label.strip().lower() == "payload-oxum":
-            want = value.strip()
-            got = f"{sum(f.size for f in files)}.{len(files)}"
-            if want != got:
-                raise IntegrityError(f"Payload-Oxum is {want} but the stored payload is {got}")
-
-
-def _json(tags: dict[str, bytes], name: str, kind: type = dict) -> Any:
-    if name not in tags:
-        raise IntegrityError(f"the bag has no signed {name}")
-    try:
-        doc = json.loads(tags[name])
-    except ValueError as exc:
-        raise IntegrityError(f"{name} is not valid JSON: {exc}") from None
-    if not isinstance(doc, kind):
-        raise IntegrityError(f"{name} is not a JSON {kind.__name__}")
-    return doc
-
-
-def _manifest(tags: dict[str, bytes], name: str) -> dict[str, str]:
-    if name not in tags:
-        raise IntegrityError(f"the bag has no signed {name}")
-    try:
-        return bagit.parse_manifest(tags[name])
-    except ValueError as exc:
-        raise IntegrityError(f"{name} is malformed: {exc}") from None
-
-
-def _field(record: dict[str, Any], name: str) -> Any:
-    if record.get(name) in (None, ""):
-        raise IntegrityError(f"{RECORD} has no {name!r}")
-    return record[name]
-
-
-def _time(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise IntegrityError(f"{value!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise IntegrityError(f"{value!r} has no time zone")
-    return parsed
-
-
-def event_time(event: dict[str, Any]) -> datetime | None:
-    try:
-        return _time(event.get("time", ""))
-    except PreserveError:
-        return None

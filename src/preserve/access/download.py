@@ -22,12 +22,11 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
 
+from preserve.access.checked import iter_checked
 from preserve.access.sources import AipRecord, Source
 from preserve.aip import bag as bagit
 from preserve.aip.layout import aip_key
-from preserve.digests import CHUNK
 from preserve.errors import IntegrityError, NotAcceptable
 from preserve.storage.base import read_bytes
 
@@ -248,23 +247,12 @@ def _padding(size: int) -> bytes:
 def _verified_chunks(plan: ArchivePlan, member: Member) -> Iterator[bytes]:
     """The member's bytes; the last chunk is held back until its sha256 has matched, so a bad
     member is always cut short (a tar reader then fails on it instead of taking it whole)."""
-    hasher = hashlib.sha256()
-    size = 0
-    held = b""
-    stream: BinaryIO
-    with plan.source.store.open(aip_key(plan.aip_id, member.relpath)) as stream:
-        while chunk := stream.read(CHUNK):
-            hasher.update(chunk)
-            size += len(chunk)
-            if size > member.size:
-                break
-            if held:
-                yield held
-            held = chunk
-    if size != member.size or hasher.hexdigest() != member.sha256:
-        raise IntegrityError(
+
+    def mismatch(read: int, sha256: str) -> str:
+        return (
             f"{plan.source.target}: {member.relpath} does not match the signed manifest "
-            f"({size} bytes read, {member.size} expected)"
+            f"({read} bytes read, {member.size} expected)"
         )
-    if held:
-        yield held
+
+    stream = plan.source.store.open(aip_key(plan.aip_id, member.relpath))
+    return iter_checked(stream, member.size, member.sha256, mismatch)

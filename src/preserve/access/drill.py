@@ -8,6 +8,9 @@ record (GB/T 20988 and 等保 ask for periodic restore drills and a restore log)
 
 The estimate of a full restore of a target is the more pessimistic of two extrapolations from
 the sample: mean seconds per AIP times the AIPs held, and bytes held over measured throughput.
+
+The edge (``preserve drill``) drives three steps: :func:`plan_drill` in one transaction,
+:func:`execute_drill` with none open while the restores run, :func:`record_drill` in another.
 """
 
 from __future__ import annotations
@@ -20,14 +23,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from preserve.access.service import restore
-from preserve.catalog.models import Aip, Replica, ReplicaState
+from preserve.access.repository import held_on_target, verified_aip_ids
+from preserve.access.service import RestoreRun, execute_restore, record_restore
+from preserve.access.sources import AipRecord, load_record
 from preserve.catalog.types import utcnow
 from preserve.errors import InvalidInput, PreserveError
-from preserve.runtime import Runtime
 from preserve.storage.profiles import StorageProfile
+from preserve.storage.stores import Stores
+from preserve.trust.keyring import TrustedKeys
+
+DRILL_AGENT = "drill"
 
 
 @dataclass
@@ -82,18 +89,26 @@ def offsite_targets(profile: StorageProfile) -> list[str]:
     return [t.name for t in profile.targets if t.site != home]
 
 
-def run_drill(
-    rt: Runtime,
-    scratch: Path,
+@dataclass
+class DrillPlan:
+    """What a drill restores: per target, the AIPs held and the sampled records."""
+
+    report: DrillReport
+    samples: dict[str, list[AipRecord]] = field(default_factory=dict)
+
+
+def plan_drill(
+    session: Session,
+    stores: Stores,
     *,
     profile_ref: str | None = None,
     targets: list[str] | None = None,
     sample: int = 3,
     seed: int | None = None,
-    on_sample: Callable[[DrillSample], None] | None = None,
-) -> DrillReport:
-    profile_ref = profile_ref or rt.settings.storage_profile
-    profile = rt.profile(profile_ref)
+) -> DrillPlan:
+    """Choose the targets and the random sample of each, from the catalogue."""
+    profile_ref = profile_ref or stores.default_profile
+    profile = stores.profile(profile_ref)
     names = targets or offsite_targets(profile)
     unknown = sorted(set(names) - {t.name for t in profile.targets})
     if unknown:
@@ -103,61 +118,61 @@ def run_drill(
             f"profile {profile.name} has no target off the first target's site; name targets"
         )
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-    report = DrillReport(profile_ref, utcnow().isoformat(), sample_size=sample, seed=seed)
-    scratch = scratch / f"drill-{int(time.time())}-{seed}"
+    plan = DrillPlan(DrillReport(profile_ref, utcnow().isoformat(), sample_size=sample, seed=seed))
+    for name in names:
+        target = profile.target(name)
+        held = held_on_target(session, profile_ref, name)
+        plan.report.targets.append(TargetDrill(name, target.site, target.media, *held))
+        ids = verified_aip_ids(session, profile_ref, name)
+        chosen = random.Random(f"{seed}:{name}").sample(ids, min(sample, len(ids)))
+        plan.samples[name] = [load_record(session, aip_id) for aip_id in chosen]
+    return plan
+
+
+def execute_drill(
+    plan: DrillPlan,
+    stores: Stores,
+    trusted: TrustedKeys,
+    scratch: Path,
+    on_sample: Callable[[DrillSample], None] | None = None,
+) -> list[RestoreRun]:
+    """Restore, time and delete every sample (no session); the runs are for :func:`record_drill`.
+
+    ``plan.report`` is filled in as it goes."""
+    report = plan.report
+    scratch = scratch / f"drill-{int(time.time())}-{report.seed}"
+    runs: list[RestoreRun] = []
     try:
-        for name in names:
-            target = profile.target(name)
-            drill = TargetDrill(name, target.site, target.media, *_held(rt, profile_ref, name))
-            for aip_id in _sample(rt, profile_ref, name, sample, random.Random(f"{seed}:{name}")):
-                result = _restore_one(rt, aip_id, name, scratch)
+        for drill in report.targets:
+            for record in plan.samples[drill.target]:
+                run = RestoreRun(record)
+                runs.append(run)
+                result = _restore_one(run, stores, trusted, drill.target, scratch)
                 drill.samples.append(result)
                 if on_sample is not None:
                     on_sample(result)
             _estimate(drill)
-            report.targets.append(drill)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     report.finished_at = utcnow().isoformat()
-    return report
+    return runs
 
 
-def _held(rt: Runtime, profile_ref: str, target: str) -> tuple[int, int]:
-    with rt.sessions.begin() as session:
-        count, size = session.execute(
-            select(func.count(), func.coalesce(func.sum(Aip.total_bytes), 0))
-            .select_from(Replica)
-            .join(Aip)
-            .where(
-                Replica.target == target,
-                Replica.state == ReplicaState.VERIFIED,
-                Aip.storage_profile == profile_ref,
-            )
-        ).one()
-    return int(count), int(size)
+def record_drill(session: Session, runs: list[RestoreRun]) -> None:
+    """Every restore of the drill as a ``recovery`` event with agent ``drill``."""
+    for run in runs:
+        record_restore(session, run, DRILL_AGENT)
 
 
-def _sample(rt: Runtime, profile_ref: str, target: str, n: int, rng: random.Random) -> list[str]:
-    with rt.sessions.begin() as session:
-        ids = sorted(
-            session.scalars(
-                select(Replica.aip_id)
-                .join(Aip)
-                .where(
-                    Replica.target == target,
-                    Replica.state == ReplicaState.VERIFIED,
-                    Aip.storage_profile == profile_ref,
-                )
-            )
-        )
-    return rng.sample(ids, min(n, len(ids)))
-
-
-def _restore_one(rt: Runtime, aip_id: str, target: str, scratch: Path) -> DrillSample:
+def _restore_one(
+    run: RestoreRun, stores: Stores, trusted: TrustedKeys, target: str, scratch: Path
+) -> DrillSample:
+    aip_id = run.record.aip_id
     destination = scratch / target / aip_id
     started = time.perf_counter()
     try:
-        result = restore(rt, aip_id, destination, requested=target, agent="drill")
+        execute_restore(run, stores, trusted, destination, requested=target)
+        result = run.outcome()
     except PreserveError as exc:
         seconds = time.perf_counter() - started
         return DrillSample(aip_id, target, False, seconds=round(seconds, 3), detail=str(exc))

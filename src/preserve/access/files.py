@@ -10,7 +10,6 @@ client can check the assembled file against ``Repr-Digest`` (RFC 9530).
 from __future__ import annotations
 
 import base64
-import hashlib
 import mimetypes
 import re
 from collections.abc import Iterator
@@ -18,12 +17,13 @@ from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import quote
 
+from preserve.access.checked import iter_checked
 from preserve.access.sources import AipRecord, Attempts, FileFacts, requested_or_candidates
 from preserve.aip.layout import aip_key
 from preserve.digests import CHUNK
 from preserve.errors import IntegrityError, NotFound, PreserveError, RangeNotSatisfiable
-from preserve.runtime import Runtime
 from preserve.storage.base import StorageError
+from preserve.storage.stores import Stores
 
 _RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
 
@@ -117,13 +117,13 @@ def file_facts(record: AipRecord, path: str) -> FileFacts:
 
 
 def open_payload(
-    rt: Runtime, record: AipRecord, path: str, requested: str | None
+    stores: Stores, record: AipRecord, path: str, requested: str | None
 ) -> tuple[str, BinaryIO]:
     """The first candidate copy of one payload file that exists with the size on record."""
     facts = file_facts(record, path)
     attempts = Attempts()
-    for target in requested_or_candidates(rt, record, requested):
-        store = rt.store(record.profile, target)
+    for target in requested_or_candidates(stores, record, requested):
+        store = stores.store(record.profile, target)
         key = aip_key(record.aip_id, f"data/{path}")
         try:
             size = store.stat(key).size
@@ -137,23 +137,14 @@ def open_payload(
 
 def iter_verified(stream: BinaryIO, path: str, facts: FileFacts, target: str) -> Iterator[bytes]:
     """The whole file, the last chunk released only once the sha256 matches."""
-    hasher = hashlib.sha256()
-    size = 0
-    held = b""
-    with stream:
-        while chunk := stream.read(CHUNK):
-            hasher.update(chunk)
-            size += len(chunk)
-            if held:
-                yield held
-            held = chunk
-    if size != facts.size or hasher.hexdigest() != facts.sha256:
-        raise IntegrityError(
-            f"{target}: data/{path} read {size} bytes with sha256 {hasher.hexdigest()}, "
+
+    def mismatch(read: int, sha256: str) -> str:
+        return (
+            f"{target}: data/{path} read {read} bytes with sha256 {sha256}, "
             f"expected {facts.size} bytes with {facts.sha256}"
         )
-    if held:
-        yield held
+
+    return iter_checked(stream, facts.size, facts.sha256, mismatch)
 
 
 def iter_range(stream: BinaryIO, byte_range: ByteRange) -> Iterator[bytes]:

@@ -6,7 +6,9 @@ their formats, and the events the bag carries, under their original ids and time
 targets of the AIP's profile are probed (signed tag manifest present, every object of the right
 size): a whole copy is a verified replica, a missing one is queued for replication, so the
 policy state comes back from facts, not from memory. Each AIP is committed alone, so an
-interrupted rebuild resumes (``resume``) where it stopped.
+interrupted rebuild resumes (``resume``) where it stopped: the edge (``preserve catalog
+rebuild``) drives :func:`known_aips`, then per bag :func:`read_one` with no transaction open
+and :func:`catalogue_bag` in a transaction of its own.
 
 What no bag carries is reported as lost, never invented (:data:`LOST`); a value that is only
 approximated from the bag is reported as such.
@@ -14,25 +16,24 @@ approximated from the bag is reported as such.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from preserve.access.bag_reader import CREATED_KEY, BagFacts, event_time, read_bag
+from preserve.access.bag_reader import BagFacts, read_bag
+from preserve.access.repository import aip_ids, first_nonempty_table
 from preserve.access.restore import read_bag_head
 from preserve.access.sources import bag_objects, object_problems
 from preserve.aip.layout import AIP_ROOT, parse_aip_key
+from preserve.aip.metadata import CREATED_KEY, event_time
 from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Aip, File, Replica, ReplicaState, Sip, SipState
 from preserve.catalog.types import utcnow
 from preserve.errors import Conflict, PreserveError
-from preserve.runtime import Runtime
 from preserve.storage.base import Store
 from preserve.storage.service import queue_copy
+from preserve.storage.stores import Stores
 from preserve.trust.tokens import get_or_create_agency
 
 LOST = {
@@ -67,9 +68,12 @@ class CatalogRebuildReport:
     lost: dict[str, str] = field(default_factory=dict)
     approximated: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    agency_names: set[str] = field(default_factory=set, repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        doc = asdict(self)
+        doc.pop("agency_names")
+        return doc
 
 
 @dataclass(frozen=True)
@@ -92,72 +96,52 @@ def aip_ids_in_store(store: Store) -> list[str]:
 
 def check_empty(session: Session) -> None:
     """The catalogue may hold agencies and tokens (made to run the rebuild), not records."""
-    for model in (Sip, Aip):
-        if session.scalar(select(func.count()).select_from(model)):
-            raise Conflict(
-                f"the catalogue already holds {model.__tablename__}: rebuild fills an empty "
-                "database (use resume to continue an interrupted rebuild)"
-            )
+    table = first_nonempty_table(session)
+    if table is not None:
+        raise Conflict(
+            f"the catalogue already holds {table}: rebuild fills an empty "
+            "database (use resume to continue an interrupted rebuild)"
+        )
 
 
-def rebuild_catalog(
-    rt: Runtime,
-    source: str,
-    profile_ref: str | None = None,
-    options: RebuildOptions = RebuildOptions(),
-    tick: Callable[[int], None] | None = None,
-    on_total: Callable[[int], None] | None = None,
-) -> CatalogRebuildReport:
-    profile_ref = profile_ref or rt.settings.storage_profile
-    store = rt.store(profile_ref, source)
-    report = CatalogRebuildReport(source, profile_ref, lost=dict(LOST))
-    started = time.monotonic()
-    with rt.sessions.begin() as session:
-        if not options.resume:
-            check_empty(session)
-        known = set(session.scalars(select(Aip.id)))
-    ids = aip_ids_in_store(store)
-    report.aips_in_store = len(ids)
-    if on_total is not None:
-        on_total(len(ids))
-    trusted = None if options.trust_embedded_keys else rt.trusted_keys()
-    agencies: set[str] = set()
-    for aip_id in ids:
-        if aip_id in known:
-            report.already_catalogued += 1
-        else:
-            _rebuild_one(rt, store, aip_id, trusted, options, report, agencies)
-        if tick is not None:
-            tick(1)
-    report.agencies = len(agencies)
-    report.seconds = round(time.monotonic() - started, 3)
-    return report
+def known_aips(session: Session, options: RebuildOptions) -> set[str]:
+    """The AIPs already catalogued (none unless ``options.resume``, else :class:`Conflict`)."""
+    if not options.resume:
+        check_empty(session)
+    return aip_ids(session)
 
 
-def _rebuild_one(
-    rt: Runtime,
-    store: Store,
-    aip_id: str,
-    trusted: dict | None,
-    options: RebuildOptions,
-    report: CatalogRebuildReport,
-    agencies: set[str],
-) -> None:
-    try:
-        facts = read_bag(store, aip_id, trusted, deep=options.deep)
-    except PreserveError as exc:
-        report.unverifiable.append({"aip_id": aip_id, "reason": str(exc)})
-        return
+@dataclass(frozen=True)
+class FoundBag:
+    """One verified bag and, per target of its profile, whether that target holds it whole."""
+
+    facts: BagFacts
+    copies: dict[str, bool]
+
+
+def read_one(
+    stores: Stores, store: Store, aip_id: str, trusted: dict | None, options: RebuildOptions
+) -> FoundBag:
+    """Verify and read one bag and probe its other copies (stores only, no session)."""
+    facts = read_bag(store, aip_id, trusted, deep=options.deep)
     copies = {store.name: True}
     if options.probe:
-        copies.update(_probe_others(rt, facts, store.name, trusted))
-    with rt.sessions.begin() as session:
-        catalogue_bag(session, rt, facts, store.name, copies, options)
+        copies.update(_probe_others(stores, facts, store.name, trusted))
+    return FoundBag(facts, copies)
+
+
+def count_unverifiable(report: CatalogRebuildReport, aip_id: str, exc: PreserveError) -> None:
+    report.unverifiable.append({"aip_id": aip_id, "reason": str(exc)})
+
+
+def count_catalogued(report: CatalogRebuildReport, found: FoundBag) -> None:
+    facts = found.facts
     report.aips_catalogued += 1
     report.files += len(facts.files)
     report.events += len(facts.events)
-    agencies.add(facts.agency)
-    for target, whole in copies.items():
+    report.agency_names.add(facts.agency)
+    report.agencies = len(report.agency_names)
+    for target, whole in found.copies.items():
         report.replicas[target] = report.replicas.get(target, 0) + int(whole)
         report.replication_queued += int(not whole)
     if facts.created_at is None:
@@ -168,17 +152,17 @@ def _rebuild_one(
 
 
 def _probe_others(
-    rt: Runtime, facts: BagFacts, source: str, trusted: dict | None
+    stores: Stores, facts: BagFacts, source: str, trusted: dict | None
 ) -> dict[str, bool]:
     """target -> whether it holds a whole copy (signed tag manifest, every object's size)."""
     try:
-        targets = [t.name for t in rt.profile(facts.profile).targets if t.name != source]
+        targets = [t.name for t in stores.profile(facts.profile).targets if t.name != source]
     except PreserveError:
         return {}
     found = {}
     for target in targets:
         try:
-            other = rt.store(facts.profile, target)
+            other = stores.store(facts.profile, target)
             head = read_bag_head(other, facts.aip_id, trusted, facts.tagmanifest_sha256)
             sizes = bag_objects(head.tag_sha256, {f.path: f.size for f in facts.files})
             found[target] = not object_problems(other, facts.aip_id, sizes)
@@ -188,17 +172,14 @@ def _probe_others(
 
 
 def catalogue_bag(
-    session: Session,
-    rt: Runtime,
-    facts: BagFacts,
-    source: str,
-    copies: dict[str, bool],
-    options: RebuildOptions,
+    session: Session, stores: Stores, found: FoundBag, source: str, options: RebuildOptions
 ) -> None:
+    """The bag's agency, SIP, AIP, files, events and replicas, in the caller's transaction."""
+    facts, copies = found.facts, found.copies
     now = utcnow()
     agency = get_or_create_agency(session, facts.agency)
     verified = {t for t, whole in copies.items() if whole}
-    session.add(_sip(facts, agency.id, _state(rt, facts.profile, verified), now))
+    session.add(_sip(facts, agency.id, _state(stores, facts.profile, verified), now))
     session.flush()
     session.add(_aip(facts, agency.id))
     session.flush()
@@ -275,17 +256,7 @@ def _aip(facts: BagFacts, agency_id: int) -> Aip:
         created_at=facts.created_at or _last_event_time(facts),
     )
     for f in facts.files:
-        aip.files.append(
-            File(
-                path=f.path,
-                size=f.size,
-                sha256=f.sha256,
-                sha512=f.sha512,
-                puid=f.puid,
-                format_name=f.format_name,
-                format_method=f.format_method,
-            )
-        )
+        aip.files.append(File(**f.to_dict()))
     return aip
 
 
@@ -317,9 +288,9 @@ def _restore_events(session: Session, facts: BagFacts, agency_id: int) -> None:
             event.created_at = when
 
 
-def _state(rt: Runtime, profile_ref: str, verified: set[str]) -> SipState:
+def _state(stores: Stores, profile_ref: str, verified: set[str]) -> SipState:
     try:
-        holds = rt.profile(profile_ref).policy_holds(verified)
+        holds = stores.profile(profile_ref).policy_holds(verified)
     except PreserveError:
         holds = False
     return SipState.PRESERVED if holds else SipState.STORED

@@ -8,18 +8,22 @@ verified by reading it back (``storage.copy``), and the replica marked verified 
 rebuild is idempotent (a second run copies nothing) and resumable (an interrupted run leaves
 whole AIPs marked verified and a partial one that the next run completes, keeping the objects
 that are already right).
+
+The edge (``preserve storage rebuild``) drives the steps, a short transaction around each
+catalogue read or write and none while a store is read or written: :func:`aips_on_target`,
+then per AIP :func:`survey_one`; to rebuild, :func:`start_rebuild`, then per AIP
+:func:`prepare_copy`, :func:`copy_one`, :func:`record_copy` and :func:`add_outcome`.
 """
 
 from __future__ import annotations
 
 import enum
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from preserve.access.repository import aip_profiles, aips_oldest_first
 from preserve.access.restore import read_bag_head
 from preserve.access.sources import (
     AipRecord,
@@ -31,15 +35,14 @@ from preserve.access.sources import (
     open_source,
 )
 from preserve.aip import bag as bagit
-from preserve.catalog.db import after_commit
-from preserve.catalog.models import Aip, ReplicaState
+from preserve.catalog.models import ReplicaState
 from preserve.catalog.repository import get_replica
 from preserve.errors import InvalidInput, PreserveError
-from preserve.ingest.staging import discard  # TODO(layers): the rebuild edge discards
-from preserve.runtime import Runtime
 from preserve.storage.copy import StoreSource, copy_bag, expected_digests
 from preserve.storage.service import load_plan, mark_verified, update_preservation_state
+from preserve.storage.stores import Stores
 from preserve.storage.throttle import pacer_for
+from preserve.trust.keyring import TrustedKeys
 
 MAX_CONSECUTIVE_FAILURES = 10
 
@@ -93,54 +96,48 @@ class RebuildReport:
     bytes_copied: int = 0
     seconds: float = 0.0
     stopped_early: str | None = None
+    consecutive_failures: int = field(default=0, repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        doc = asdict(self)
+        doc.pop("consecutive_failures")
+        return doc
 
 
-def aips_on_target(rt: Runtime, target: str) -> Iterator[tuple[str, str, int]]:
-    """(aip id, profile, payload bytes) of every AIP whose profile names ``target``."""
-    with rt.sessions.begin() as session:
-        rows = session.execute(
-            select(Aip.id, Aip.storage_profile, Aip.total_bytes).order_by(Aip.created_at, Aip.id)
-        ).all()
-    belongs: dict[str, bool] = {}
-    for aip_id, profile, size in rows:
-        if profile not in belongs:
-            belongs[profile] = any(t.name == target for t in rt.profile(profile).targets)
-        if belongs[profile]:
-            yield aip_id, profile, size
+def aips_on_target(session: Session, stores: Stores, target: str) -> list[tuple[str, str, int]]:
+    """(aip id, profile, payload bytes) of every AIP whose profile names ``target``.
 
-
-def survey(
-    rt: Runtime, target: str, *, deep: bool = False, tick: Callable[[], None] | None = None
-) -> SitePlan:
-    """What the target holds and what it lacks; reads nothing but tag manifests and sizes."""
-    known = {t.name for p in _profiles(rt) for t in p.targets}
-    if target not in known:
+    Raises :class:`InvalidInput` when no profile in use names it."""
+    refs = aip_profiles(session) | {stores.default_profile}
+    if target not in {t.name for ref in sorted(refs) for t in stores.profile(ref).targets}:
         raise InvalidInput(f"no storage profile names a target {target!r}")
-    plan = SitePlan(target)
-    for aip_id, profile, size in aips_on_target(rt, target):
-        with rt.sessions.begin() as session:
-            record = load_record(session, aip_id)
-        need, detail = (Need.RECHECK, "--deep") if deep else _inspect(rt, record, target)
-        plan.items.append(PlanItem(aip_id, profile, size, need, detail))
-        if tick is not None:
-            tick()
-    return plan
+    belongs: dict[str, bool] = {}
+    found = []
+    for aip_id, profile, size in aips_oldest_first(session):
+        if profile not in belongs:
+            belongs[profile] = any(t.name == target for t in stores.profile(profile).targets)
+        if belongs[profile]:
+            found.append((aip_id, profile, size))
+    return found
 
 
-def _profiles(rt: Runtime):
-    with rt.sessions.begin() as session:
-        refs = set(session.scalars(select(Aip.storage_profile).distinct()))
-    refs.add(rt.settings.storage_profile)
-    return [rt.profile(ref) for ref in sorted(refs)]
+def survey_one(
+    stores: Stores, trusted: TrustedKeys, record: AipRecord, target: str, *, deep: bool = False
+) -> PlanItem:
+    """What ``target`` lacks of one AIP; reads nothing but its tag manifest and sizes.
+
+    The edge (``preserve storage rebuild``) lists :func:`aips_on_target`, loads each record in a
+    short transaction and calls this with none open."""
+    need, detail = (Need.RECHECK, "--deep") if deep else _inspect(stores, trusted, record, target)
+    return PlanItem(record.aip_id, record.profile, record.total_bytes, need, detail)
 
 
-def _inspect(rt: Runtime, record: AipRecord, target: str) -> tuple[Need, str]:
-    store = rt.store(record.profile, target)
+def _inspect(
+    stores: Stores, trusted: TrustedKeys, record: AipRecord, target: str
+) -> tuple[Need, str]:
+    store = stores.store(record.profile, target)
     try:
-        head = read_bag_head(store, record.aip_id, rt.trusted_keys(), record.tagmanifest_sha256)
+        head = read_bag_head(store, record.aip_id, trusted, record.tagmanifest_sha256)
     except PreserveError as exc:
         return Need.MISSING, str(exc)
     sizes = bag_objects(head.tag_sha256, {p: f.size for p, f in record.files.items()})
@@ -153,49 +150,50 @@ def _inspect(rt: Runtime, record: AipRecord, target: str) -> tuple[Need, str]:
     return Need.PRESENT, ""
 
 
-def rebuild(
-    rt: Runtime,
-    plan: SitePlan,
-    *,
-    source: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> RebuildReport:
-    """Copy every AIP the plan lacks; each is verified by read-back and marked at once."""
+def start_rebuild(plan: SitePlan, source: str | None) -> RebuildReport:
     if source == plan.target:
         raise InvalidInput(f"cannot rebuild {plan.target} from itself")
-    report = RebuildReport(plan.target, len(plan.items), len(plan.items) - len(plan.to_copy))
-    started = time.monotonic()
-    consecutive = 0
-    for item in plan.to_copy:
-        outcome = copy_one(rt, item, plan.target, source, progress)
-        (report.copied if outcome.ok else report.failed).append(outcome)
-        report.bytes_copied += item.bytes if outcome.ok else 0
-        consecutive = 0 if outcome.ok else consecutive + 1
-        if consecutive >= MAX_CONSECUTIVE_FAILURES:
-            report.stopped_early = f"{consecutive} AIPs failed in a row; last: {outcome.detail}"
-            break
-    report.seconds = round(time.monotonic() - started, 3)
-    return report
+    return RebuildReport(plan.target, len(plan.items), len(plan.items) - len(plan.to_copy))
+
+
+def add_outcome(report: RebuildReport, item: PlanItem, outcome: CopyOutcome) -> bool:
+    """Count one AIP's outcome; False once too many failed in a row (the rebuild stops)."""
+    (report.copied if outcome.ok else report.failed).append(outcome)
+    report.bytes_copied += item.bytes if outcome.ok else 0
+    report.consecutive_failures = 0 if outcome.ok else report.consecutive_failures + 1
+    if report.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+        report.stopped_early = (
+            f"{report.consecutive_failures} AIPs failed in a row; last: {outcome.detail}"
+        )
+        return False
+    return True
+
+
+def prepare_copy(session: Session, item: PlanItem, target: str) -> AipRecord:
+    """The AIP's record; a replica known to be broken is no longer one anyone may read from."""
+    record = load_record(session, item.aip_id)
+    replica = get_replica(session, item.aip_id, target)
+    if replica is not None and item.need in (Need.MISSING, Need.INCOMPLETE):
+        replica.state = ReplicaState.PENDING
+    return record
 
 
 def copy_one(
-    rt: Runtime,
+    stores: Stores,
+    trusted: TrustedKeys,
+    record: AipRecord,
     item: PlanItem,
     target: str,
     requested: str | None,
     progress: Callable[[int], None] | None,
 ) -> CopyOutcome:
-    with rt.sessions.begin() as session:
-        record = load_record(session, item.aip_id)
-        replica = get_replica(session, item.aip_id, target)
-        if replica is not None and item.need in (Need.MISSING, Need.INCOMPLETE):
-            replica.state = ReplicaState.PENDING  # no longer a copy anyone may read from
-    store = rt.store(record.profile, target)
-    config = rt.profile(record.profile).target(target)
+    """Copy one AIP to ``target`` from the first source that works (no session open)."""
+    store = stores.store(record.profile, target)
+    config = stores.profile(record.profile).target(target)
     attempts = Attempts()
-    for name in _sources(rt, record, target, requested, attempts):
+    for name in _sources(stores, record, target, requested, attempts):
         try:
-            good = open_source(rt, record, name, check_objects=False)
+            good = open_source(stores, trusted, record, name, check_objects=False)
             expected = expected_digests(
                 {p: f.sha256 for p, f in record.files.items()},
                 good.tagmanifest,
@@ -214,19 +212,27 @@ def copy_one(
         except PreserveError as exc:
             attempts.add(name, exc)
             continue
-        with rt.sessions.begin() as session:
-            aip_plan = load_plan(session, record.aip_id)
-            mark_verified(session, aip_plan, target, store)
-            if update_preservation_state(session, aip_plan, rt.profile(aip_plan.profile_ref)):
-                after_commit(session, partial(discard, rt.settings.staging_dir, aip_plan.sip_id))
         return CopyOutcome(record.aip_id, name, True, f"{item.need.value}: copied from {name}")
     return CopyOutcome(record.aip_id, None, False, str(attempts.error(record.aip_id)))
 
 
+def record_copy(session: Session, stores: Stores, outcome: CopyOutcome, target: str) -> str | None:
+    """Mark a copied AIP's replica verified and its SIP preserved when the policy holds.
+
+    Returns the SIP id whose staged bag may go once this commits (every target of the profile
+    then holds a verified copy; the edge discards it), else None."""
+    if not outcome.ok:
+        return None
+    aip_plan = load_plan(session, outcome.aip_id)
+    mark_verified(session, aip_plan, target, stores.store(aip_plan.profile_ref, target))
+    whole = update_preservation_state(session, aip_plan, stores.profile(aip_plan.profile_ref))
+    return aip_plan.sip_id if whole else None
+
+
 def _sources(
-    rt: Runtime, record: AipRecord, target: str, requested: str | None, attempts: Attempts
+    stores: Stores, record: AipRecord, target: str, requested: str | None, attempts: Attempts
 ) -> list[str]:
-    candidates = [t for t in candidate_targets(rt, record) if t != target]
+    candidates = [t for t in candidate_targets(stores, record) if t != target]
     if requested is None:
         return candidates
     if requested not in candidates:

@@ -25,8 +25,9 @@ from preserve.aip.layout import aip_key
 from preserve.catalog.models import ReplicaState
 from preserve.catalog.repository import get_aip
 from preserve.errors import IntegrityError, InvalidInput, NoHealthySource, PreserveError
-from preserve.runtime import Runtime
 from preserve.storage.base import ObjectNotFound, StorageError, Store
+from preserve.storage.stores import Stores
+from preserve.trust.keyring import TrustedKeys
 from preserve.trust.signing import Signature
 
 AUDIT_OK = "ok"
@@ -93,9 +94,9 @@ class Attempts:
         return NoHealthySource(f"no healthy copy of AIP {aip_id}: {detail}")
 
 
-def candidate_targets(rt: Runtime, record: AipRecord) -> list[str]:
+def candidate_targets(stores: Stores, record: AipRecord) -> list[str]:
     """Verified replicas in profile order, those whose last audit failed last."""
-    order = [t.name for t in rt.profile(record.profile).targets]
+    order = [t.name for t in stores.profile(record.profile).targets]
     verified = [
         t for t in order if record.replicas.get(t, (None, None))[0] == ReplicaState.VERIFIED
     ]
@@ -103,20 +104,25 @@ def candidate_targets(rt: Runtime, record: AipRecord) -> list[str]:
     return healthy + [t for t in verified if t not in healthy]
 
 
-def requested_or_candidates(rt: Runtime, record: AipRecord, requested: str | None) -> list[str]:
+def requested_or_candidates(stores: Stores, record: AipRecord, requested: str | None) -> list[str]:
     if requested is None:
-        return candidate_targets(rt, record)
-    if requested not in {t.name for t in rt.profile(record.profile).targets}:
+        return candidate_targets(stores, record)
+    if requested not in {t.name for t in stores.profile(record.profile).targets}:
         raise InvalidInput(f"profile {record.profile!r} has no target {requested!r}")
     return [requested]
 
 
 def open_source(
-    rt: Runtime, record: AipRecord, target: str, *, check_objects: bool = True
+    stores: Stores,
+    trusted: TrustedKeys,
+    record: AipRecord,
+    target: str,
+    *,
+    check_objects: bool = True,
 ) -> Source:
     """Verify one target's copy of the AIP; raise the reason it cannot be used."""
-    store = rt.store(record.profile, target)
-    head = read_bag_head(store, record.aip_id, rt.trusted_keys(), record.tagmanifest_sha256)
+    store = stores.store(record.profile, target)
+    head = read_bag_head(store, record.aip_id, trusted, record.tagmanifest_sha256)
     if head.payload != {p: f.sha256 for p, f in record.files.items()}:
         raise IntegrityError(f"{target}: the bag's payload manifest disagrees with the catalogue")
     source = Source(target, store, head.tagmanifest, head.signature, head.tag_sha256, head.payload)
@@ -128,24 +134,30 @@ def open_source(
     return source
 
 
-def choose_source(rt: Runtime, record: AipRecord, requested: str | None = None) -> Source:
+def choose_source(
+    stores: Stores, trusted: TrustedKeys, record: AipRecord, requested: str | None = None
+) -> Source:
     """The requested target's copy, or the first healthy candidate."""
     attempts = Attempts()
-    for target in requested_or_candidates(rt, record, requested):
+    for target in requested_or_candidates(stores, record, requested):
         try:
-            return open_source(rt, record, target)
+            return open_source(stores, trusted, record, target)
         except PreserveError as exc:
             attempts.add(target, exc)
     raise attempts.error(record.aip_id)
 
 
 def iter_sources(
-    rt: Runtime, record: AipRecord, requested: str | None, attempts: Attempts
+    stores: Stores,
+    trusted: TrustedKeys,
+    record: AipRecord,
+    requested: str | None,
+    attempts: Attempts,
 ) -> Iterator[Source]:
     """Healthy sources one after another, for callers that fall back when a read fails."""
-    for target in requested_or_candidates(rt, record, requested):
+    for target in requested_or_candidates(stores, record, requested):
         try:
-            yield open_source(rt, record, target)
+            yield open_source(stores, trusted, record, target)
         except PreserveError as exc:
             attempts.add(target, exc)
 

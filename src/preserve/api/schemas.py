@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, get_type_hints
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
+from preserve.aip.metadata import FileRecord
 from preserve.catalog.models import Aip, Sip
 
 
@@ -51,14 +52,10 @@ class SipOut(BaseModel):
         )
 
 
-class FileOut(BaseModel):
-    path: str
-    size: int
-    sha256: str
-    sha512: str
-    puid: str | None
-    format_name: str | None
-    format_method: str | None
+FileOut = create_model(
+    "FileOut", **{name: (kind, ...) for name, kind in get_type_hints(FileRecord).items()}
+)
+"""One payload file: the fields declared once in :class:`preserve.aip.metadata.FileRecord`."""
 
 
 class ReplicaOut(BaseModel):
@@ -96,18 +93,7 @@ class AipOut(BaseModel):
             file_count=aip.file_count,
             total_bytes=aip.total_bytes,
             signing_key_id=aip.signing_key_id,
-            files=[
-                FileOut(
-                    path=f.path,
-                    size=f.size,
-                    sha256=f.sha256,
-                    sha512=f.sha512,
-                    puid=f.puid,
-                    format_name=f.format_name,
-                    format_method=f.format_method,
-                )
-                for f in aip.files
-            ],
+            files=[FileOut(**FileRecord.of(f).to_dict()) for f in aip.files],
             replicas=[
                 ReplicaOut(
                     target=r.target,

@@ -15,9 +15,11 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from preserve.access.service import RestoreProgress
-from preserve.access.service import restore as restore_from_stores
+from preserve.access.restore import RestoreResult
+from preserve.access.service import RestoreProgress, RestoreRun, execute_restore, record_restore
+from preserve.access.sources import load_record
 from preserve.cli.common import console, err_console, open_runtime
+from preserve.runtime import Runtime
 
 
 def restore(
@@ -34,14 +36,42 @@ def restore(
     whose last audit failed last); a copy that fails verification is passed over for the next.
     """
     with open_runtime() as rt, restore_progress() as progress:
-        result = restore_from_stores(
-            rt, aip_id, to, requested=source, pattern=files, progress=progress
-        )
+        result = run_restore(rt, aip_id, to, requested=source, pattern=files, progress=progress)
     console.print(
         f"restored {result.files} files ({result.bytes} bytes) of {aip_id} "
         f"from {result.target} to {to}",
         highlight=False,
     )
+
+
+def run_restore(
+    rt: Runtime,
+    aip_id: str,
+    destination: Path,
+    *,
+    requested: str | None = None,
+    pattern: str | None = None,
+    progress: RestoreProgress | None = None,
+    agent: str = "cli",
+) -> RestoreResult:
+    """Read the record, restore with no transaction open, then record every attempt (also
+    when the restore failed) as a ``recovery`` event."""
+    with rt.sessions.begin() as session:
+        run = RestoreRun(load_record(session, aip_id))
+    try:
+        execute_restore(
+            run,
+            rt.stores,
+            rt.trusted_keys(),
+            destination,
+            requested=requested,
+            pattern=pattern,
+            progress=progress,
+        )
+    finally:
+        with rt.sessions.begin() as session:
+            record_restore(session, run, agent)
+    return run.outcome()
 
 
 @contextmanager

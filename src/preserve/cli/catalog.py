@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from preserve.access.rebuild_catalog import (
-    CatalogRebuildReport,
-    RebuildOptions,
-    rebuild_catalog,
-)
+from preserve.access import rebuild_catalog as rebuild
+from preserve.access.rebuild_catalog import LOST, CatalogRebuildReport, RebuildOptions
 from preserve.cli.common import console, err_console, open_runtime
+from preserve.errors import PreserveError
+from preserve.runtime import Runtime
 
 catalog_app = typer.Typer(help="The catalogue database and the stores.", no_args_is_help=True)
 
@@ -58,7 +59,7 @@ def catalog_rebuild(
         ) as bars,
     ):
         task = bars.add_task(f"rebuilding the catalogue from {source}", total=None)
-        report = rebuild_catalog(
+        report = run_catalog_rebuild(
             rt,
             source,
             profile,
@@ -74,6 +75,48 @@ def catalog_rebuild(
         _print(report)
     if report.unverifiable:
         sys.exit(1)
+
+
+def run_catalog_rebuild(
+    rt: Runtime,
+    source: str,
+    profile_ref: str | None = None,
+    options: RebuildOptions = RebuildOptions(),
+    tick: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> CatalogRebuildReport:
+    """Each bag read and verified with no transaction open, then catalogued in its own."""
+    profile_ref = profile_ref or rt.settings.storage_profile
+    store = rt.store(profile_ref, source)
+    report = CatalogRebuildReport(source, profile_ref, lost=dict(LOST))
+    started = time.monotonic()
+    with rt.sessions.begin() as session:
+        known = rebuild.known_aips(session, options)
+    ids = rebuild.aip_ids_in_store(store)
+    report.aips_in_store = len(ids)
+    if on_total is not None:
+        on_total(len(ids))
+    trusted = None if options.trust_embedded_keys else rt.trusted_keys()
+    for aip_id in ids:
+        if aip_id in known:
+            report.already_catalogued += 1
+        else:
+            _catalogue_one(rt, store, aip_id, trusted, options, report)
+        if tick is not None:
+            tick(1)
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _catalogue_one(rt: Runtime, store, aip_id, trusted, options, report) -> None:
+    try:
+        found = rebuild.read_one(rt.stores, store, aip_id, trusted, options)
+    except PreserveError as exc:
+        rebuild.count_unverifiable(report, aip_id, exc)
+        return
+    with rt.sessions.begin() as session:
+        rebuild.catalogue_bag(session, rt.stores, found, store.name, options)
+    rebuild.count_catalogued(report, found)
 
 
 def _print(report: CatalogRebuildReport) -> None:

@@ -5,15 +5,23 @@ from __future__ import annotations
 import enum
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from preserve.access.drill import DrillReport, run_drill
+from preserve.access.drill import (
+    DrillReport,
+    DrillSample,
+    execute_drill,
+    plan_drill,
+    record_drill,
+)
 from preserve.access.drill_report import duration, to_csv, to_html
 from preserve.cli.common import console, err_console, open_runtime
+from preserve.runtime import Runtime
 
 
 class DrillFormat(enum.StrEnum):
@@ -60,6 +68,27 @@ def drill(
     _emit(report, format, output)
     if report.failed:
         sys.exit(1)
+
+
+def run_drill(
+    rt: Runtime,
+    scratch: Path,
+    *,
+    profile_ref: str | None = None,
+    targets: list[str] | None = None,
+    sample: int = 3,
+    seed: int | None = None,
+    on_sample: Callable[[DrillSample], None] | None = None,
+) -> DrillReport:
+    """Sample in one transaction, restore with none open, record the restores in another."""
+    with rt.sessions.begin() as session:
+        plan = plan_drill(
+            session, rt.stores, profile_ref=profile_ref, targets=targets, sample=sample, seed=seed
+        )
+    runs = execute_drill(plan, rt.stores, rt.trusted_keys(), scratch, on_sample)
+    with rt.sessions.begin() as session:
+        record_drill(session, runs)
+    return plan.report
 
 
 def _emit(report: DrillReport, fmt: DrillFormat, output: Path | None) -> None:

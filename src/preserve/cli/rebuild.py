@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from preserve.access.rebuild_site import Need, RebuildReport, SitePlan, rebuild, survey
+from preserve.access import rebuild_site as site
+from preserve.access.rebuild_site import Need, RebuildReport, SitePlan
+from preserve.access.sources import load_record
+from preserve.catalog.db import after_commit
 from preserve.cli.common import console, err_console, open_runtime
 from preserve.cli.progress import byte_progress
+from preserve.ingest.staging import discard
+from preserve.runtime import Runtime
 
 
 def storage_rebuild(
@@ -35,15 +42,59 @@ def storage_rebuild(
     """
     with open_runtime() as rt:
         with count_progress(f"surveying {target}") as tick:
-            plan = survey(rt, target, deep=deep, tick=tick)
+            plan = run_survey(rt, target, deep=deep, tick=tick)
         if dry_run:
             _print_plan(plan, json_out)
             return
         with byte_progress(f"rebuilding {target}", plan.bytes_to_copy) as advance:
-            report = rebuild(rt, plan, source=source, progress=advance)
+            report = run_rebuild(rt, plan, source=source, progress=advance)
     _print_report(report, json_out)
     if report.failed:
         sys.exit(1)
+
+
+def run_survey(
+    rt: Runtime, target: str, *, deep: bool = False, tick: Callable[[], None] | None = None
+) -> SitePlan:
+    """What the target holds and lacks: each AIP's record read in a short transaction, its
+    copy on the target inspected with none open."""
+    with rt.sessions.begin() as session:
+        aips = site.aips_on_target(session, rt.stores, target)
+    plan = SitePlan(target)
+    trusted = rt.trusted_keys()
+    for aip_id, _, _ in aips:
+        with rt.sessions.begin() as session:
+            record = load_record(session, aip_id)
+        plan.items.append(site.survey_one(rt.stores, trusted, record, target, deep=deep))
+        if tick is not None:
+            tick()
+    return plan
+
+
+def run_rebuild(
+    rt: Runtime,
+    plan: SitePlan,
+    *,
+    source: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RebuildReport:
+    """Copy every AIP the plan lacks; each verified by read-back and marked at once (its own
+    transaction), so an interrupted rebuild keeps what it finished."""
+    report = site.start_rebuild(plan, source)
+    started = time.monotonic()
+    trusted = rt.trusted_keys()
+    for item in plan.to_copy:
+        with rt.sessions.begin() as session:
+            record = site.prepare_copy(session, item, plan.target)
+        outcome = site.copy_one(rt.stores, trusted, record, item, plan.target, source, progress)
+        with rt.sessions.begin() as session:
+            sip_id = site.record_copy(session, rt.stores, outcome, plan.target)
+            if sip_id is not None:
+                after_commit(session, partial(discard, rt.settings.staging_dir, sip_id))
+        if not site.add_outcome(report, item, outcome):
+            break
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
 
 
 @contextmanager

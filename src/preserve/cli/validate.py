@@ -59,7 +59,7 @@ def _validate_aip(rt: Runtime, aip_id: str, target: str | None) -> list[Validati
         files = [(f.path, f.puid) for f in aip.files]
         agency, agency_id = aip.agency.name, aip.agency_id
         record = load_record(session, aip_id)
-    targets = [target] if target else candidate_targets(rt, record)
+    targets = [target] if target else candidate_targets(rt.stores, record)
     if not targets:
         fail(f"AIP {aip_id} has no verified copy to read")
     profile = load_profile(rt.settings.profiles_dir, agency)

@@ -10,11 +10,10 @@ from enum import StrEnum
 import typer
 from rich.table import Table
 
-from preserve.catalog.db import session_scope
-from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.cli.common import console, open_runtime
+from preserve.jobs.tasks.trust import run_checkpoint
+from preserve.jobs.tasks.trust import verify_log as verify_event_log
 from preserve.trust.duties import Duty, cli_agent
-from preserve.trust.log import run_checkpoint, verify
 from preserve.trust.logverify import LogReport
 
 verify_app = typer.Typer(help="Verify the tamper-evident event log.", no_args_is_help=True)
@@ -33,17 +32,7 @@ def verify_log(
     """Replay the hash chain, check it against the signed checkpoints in every store, and
     name the first entry that was edited, deleted, inserted or reordered; exit 1 if any."""
     with open_runtime() as rt:
-        report = verify(rt)
-        with session_scope(rt.sessions) as session:
-            record_event(
-                session,
-                EventType.LOG_VERIFICATION,
-                Outcome.SUCCESS if report.ok else Outcome.FAILURE,
-                object_type="log",
-                object_id=str(report.head_seq),
-                detail=_summary(report),
-                agent=cli_agent(Duty.AUDITOR),
-            )
+        report = verify_event_log(rt, agent=cli_agent(Duty.AUDITOR))
     if format == ReportFormat.JSON:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     elif format == ReportFormat.CSV:
@@ -67,16 +56,6 @@ def verify_checkpoint() -> None:
         run = run_checkpoint(rt)
     made = f"checkpoint #{run.made[0]} signed" if run.made else "no new entries to checkpoint"
     console.print(f"{made}; written to {len(run.written)} stores", highlight=False)
-
-
-def _summary(report: LogReport) -> str:
-    if report.ok:
-        return (
-            f"{report.entries} entries intact; {report.checkpoints_verified} checkpoints verified "
-            f"up to #{report.checkpointed_to}"
-        )
-    first = report.first
-    return f"first bad entry #{first.seq}: {first.kind.value} ({first.detail})"
 
 
 def _print_table(report: LogReport) -> None:

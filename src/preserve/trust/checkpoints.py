@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from preserve.catalog.chain import (
@@ -28,10 +27,11 @@ from preserve.catalog.chain import (
     fold,
     timestamp,
 )
-from preserve.catalog.models import Agency, Aip, Event, LogCheckpoint, LogHead
+from preserve.catalog.models import LogCheckpoint, LogHead
 from preserve.catalog.types import utcnow
 from preserve.errors import IntegrityError
 from preserve.storage.base import ObjectExists, StorageError, Store, read_bytes
+from preserve.trust.repository import events_in_range, last_checkpoint
 from preserve.trust.signing import Signature, sign, verify
 
 PREFIX = "log/checkpoints/"
@@ -95,14 +95,12 @@ class Checkpoint:
 
 def build(session: Session, key: Any) -> Checkpoint | None:
     """A signed checkpoint of the entries after the last one, or None when there are none."""
-    last = session.scalar(select(LogCheckpoint).order_by(LogCheckpoint.seq_to.desc()).limit(1))
+    last = last_checkpoint(session)
     head = session.get(LogHead, 1)
     start = last.seq_to if last else 0
     if head is None or head.seq <= start:
         return None
-    rows = session.scalars(
-        select(Event).where(Event.seq > start, Event.seq <= head.seq).order_by(Event.seq)
-    ).all()
+    rows = events_in_range(session, start, head.seq)
     body = {
         "v": 1,
         "seq_from": start + 1,
@@ -151,10 +149,3 @@ def read_from(store: Store) -> dict[int, bytes]:
         if name.isdigit():
             found[int(name)] = read_bytes(store, key)
     return found
-
-
-def profiles_in_use(session: Session, default: str) -> list[str]:
-    refs = {default}
-    refs.update(session.scalars(select(Aip.storage_profile).distinct()))
-    refs.update(r for r in session.scalars(select(Agency.storage_profile).distinct()) if r)
-    return sorted(refs)

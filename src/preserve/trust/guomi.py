@@ -26,6 +26,8 @@ from preserve.aip.bag import ExtraTags, manifest_text, parse_manifest
 from preserve.aip.layout import aip_key
 from preserve.errors import IntegrityError, PreserveError
 from preserve.storage.base import ObjectNotFound, StorageError, Store, read_bytes
+from preserve.storage.profiles import StorageProfile
+from preserve.trust.keyring import Keyring
 from preserve.trust.signing import SM2_ALGORITHM, Signature, sign, verify
 
 SM3_MANIFEST = "manifest-sm3.txt"
@@ -45,10 +47,9 @@ def sm3_of_stream(stream: Any) -> str:
     return h.hexdigest()
 
 
-def guomi_signer(rt: Any, profile_ref: str) -> Any:
+def guomi_signer(profile: StorageProfile, keyring: Keyring) -> Any:
     """The SM2 key to sign with when the profile asks for 国密, else None."""
-    policy = rt.profile(profile_ref).policy
-    return rt.keyring.sm2_key() if getattr(policy, "guomi", False) else None
+    return keyring.sm2_key() if getattr(profile.policy, "guomi", False) else None
 
 
 def guomi_tag_files(root: Path, payload: Iterable[Any], sm2_key: Any) -> ExtraTags:

@@ -13,17 +13,16 @@ anything else was edited.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from preserve.catalog.chain import GENESIS, content_digest, link
 from preserve.catalog.models import Event, LogHead
 from preserve.errors import IntegrityError
 from preserve.storage.base import StorageError, Store
+from preserve.trust import repository as queries
 from preserve.trust.checkpoints import Checkpoint, read_from
 
 
@@ -102,7 +101,12 @@ class LogReport:
 
 def verify_log(session: Session, stores: list[Store], trusted: Any) -> LogReport:
     report = LogReport(stores=[s.name for s in stores])
-    checkpoints = CheckpointFeed(stores, trusted, report)
+    return replay(session, CheckpointFeed(stores, trusted, report))
+
+
+def replay(session: Session, checkpoints: CheckpointFeed) -> LogReport:
+    """Replay the catalogue's chain against checkpoints already read from the stores."""
+    report = checkpoints.report
     last = _replay(session, report, checkpoints)
     _check_head(session, report, last)
     _check_unchained(session, report)
@@ -110,14 +114,9 @@ def verify_log(session: Session, stores: list[Store], trusted: Any) -> LogReport
     return report
 
 
-def _rows(session: Session) -> Iterator[Event]:
-    stmt = select(Event).where(Event.seq.is_not(None)).order_by(Event.seq)
-    yield from session.scalars(stmt.execution_options(yield_per=2000))
-
-
 def _replay(session: Session, report: LogReport, checkpoints: CheckpointFeed) -> Event | None:
     expected_prev, expected_seq, previous = GENESIS, 1, None
-    for row in _rows(session):
+    for row in queries.chained_events(session):
         report.entries += 1
         digest = content_digest(row)
         if link(row.prev_hash or "", digest) != row.entry_hash:
@@ -138,13 +137,13 @@ def _classify_break(
     if row.seq > expected_seq:
         span = f"#{expected_seq}" + (f"..#{row.seq - 1}" if row.seq - 1 > expected_seq else "")
         return Finding(Kind.DELETED, expected_seq, None, f"entries {span} are missing")
-    before = session.scalar(select(Event).where(Event.entry_hash == row.prev_hash).limit(1))
+    before = queries.event_with_hash(session, row.prev_hash)
     if before is not None and before.seq is not None and before.seq > row.seq:
         return Finding(
             Kind.REORDERED, row.seq, row.uuid, f"it was recorded after entry #{before.seq}"
         )
     if before is not None and before.seq is not None and previous is not None:
-        inserted = session.scalar(select(Event).where(Event.seq == before.seq + 1))
+        inserted = queries.event_at(session, before.seq + 1)
         return Finding(
             Kind.INSERTED,
             before.seq + 1,
@@ -169,7 +168,8 @@ def _check_head(session: Session, report: LogReport, last: Event | None) -> None
     last_seq = last.seq if last is not None else 0
     last_hash = last.entry_hash if last is not None else GENESIS
     if last_seq > report.head_seq:
-        uuid = session.scalar(select(Event.uuid).where(Event.seq == report.head_seq + 1))
+        after = queries.event_at(session, report.head_seq + 1)
+        uuid = after.uuid if after is not None else None
         report.findings.append(
             Finding(
                 Kind.INSERTED,
@@ -194,9 +194,8 @@ def _check_head(session: Session, report: LogReport, last: Event | None) -> None
 
 
 def _check_unchained(session: Session, report: LogReport) -> None:
-    stmt = select(Event.id, Event.uuid).where(Event.seq.is_(None)).order_by(Event.id).limit(20)
-    count = session.scalar(select(func.count()).where(Event.seq.is_(None)))
-    for row_id, uuid in session.execute(stmt):
+    count, first = queries.unchained_events(session, 20)
+    for row_id, uuid in first:
         report.findings.append(
             Finding(
                 Kind.INSERTED, None, uuid, f"row id {row_id} is not in the chain ({count} such)"
@@ -332,7 +331,7 @@ def _classify_against(
 ) -> Finding:
     digests = checkpoint.digests
     index = seq - checkpoint.seq_from
-    nxt = session.scalar(select(Event).where(Event.seq == seq + 1))
+    nxt = queries.event_at(session, seq + 1)
     next_digest = content_digest(nxt) if nxt is not None else None
     source = "checkpoints"
     if next_digest == digests[index]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from preserve.catalog.models import Agency, Role, Token
 from preserve.errors import Unauthorized
+from preserve.trust.repository import agency_named, token_with_hash
 
 TOKEN_PREFIX = "pv_"
 
@@ -25,7 +25,7 @@ def public_id(token_hash: str) -> str:
 
 
 def get_or_create_agency(session: Session, name: str) -> Agency:
-    agency = session.scalar(select(Agency).where(Agency.name == name))
+    agency = agency_named(session, name)
     if agency is None:
         agency = Agency(name=name)
         session.add(agency)
@@ -45,7 +45,7 @@ def create_token(session: Session, agency_name: str, role: Role) -> tuple[Token,
 
 
 def authenticate(session: Session, plaintext: str) -> Token:
-    token = session.scalar(select(Token).where(Token.token_hash == hash_token(plaintext)))
+    token = token_with_hash(session, hash_token(plaintext))
     if token is None or token.revoked_at is not None:
         raise Unauthorized("the bearer token is not valid")
     return token

@@ -87,7 +87,7 @@ def read_file(
         byte_range = _requested_range(request, facts.size, tag)
     except RangeNotSatisfiable as exc:
         return _unsatisfiable(request, exc, facts.size)
-    chosen, stream = access_files.open_payload(rt, record, path, target)
+    chosen, stream = access_files.open_payload(rt.stores, record, path, target)
     headers["X-Preserve-Target"] = chosen
     media_type = access_files.content_type(path)
     if byte_range is None:
@@ -168,7 +168,7 @@ def _record(rt: Runtime, aip_id: str, who: Principal) -> AipRecord:
 
 def _first_plan(rt: Runtime, record: AipRecord, target: str | None) -> ArchivePlan:
     attempts = Attempts()
-    for source in iter_sources(rt, record, target, attempts):
+    for source in iter_sources(rt.stores, rt.trusted_keys(), record, target, attempts):
         try:
             return plan_archive(source, record)
         except PreserveError as exc:
@@ -179,7 +179,8 @@ def _first_plan(rt: Runtime, record: AipRecord, target: str | None) -> ArchivePl
 def _when_done(rt: Runtime, record: AipRecord, target: str, who: Principal, what: str):
     def done() -> None:
         detail = f"{what} sent to {who.role.value} of {who.agency_name}"
-        record_access(rt, record, target, Outcome.SUCCESS, detail, "api")
+        with session_scope(rt.sessions) as session:
+            record_access(session, record, target, Outcome.SUCCESS, detail, "api")
 
     return done
 

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from preserve.api.deps import Principal, db, principal, runtime
 from preserve.api.problems import PROBLEM_RESPONSES
-from preserve.catalog.db import session_scope
-from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Event
+from preserve.jobs.tasks.trust import verify_log
 from preserve.runtime import Runtime
-from preserve.trust import log as event_log
 from preserve.trust.duties import Action, authorize
+from preserve.trust.repository import log_page
 
 router = APIRouter(tags=["system"])
 
@@ -75,8 +75,7 @@ def log_events(
 ) -> list[LogEventOut]:
     """The hash-chained event log in order (the security auditor's role only, 三员分立)."""
     authorize(who.role, Action.LOG_READ)
-    stmt = select(Event).where(Event.seq > after).order_by(Event.seq).limit(limit)
-    return [_event_out(e) for e in session.scalars(stmt)]
+    return [_event_out(e) for e in log_page(session, after, limit)]
 
 
 @router.get("/v1/log/verification", responses=PROBLEM_RESPONSES)
@@ -86,18 +85,10 @@ async def log_verification(
     """Replay the chain against the signed checkpoints in every store and name the first bad
     entry (the security auditor's role only). The verification itself is logged."""
     authorize(who.role, Action.LOG_VERIFY)
-    report = await anyio.to_thread.run_sync(event_log.verify, rt)
-    with session_scope(rt.sessions) as session:
-        record_event(
-            session,
-            EventType.LOG_VERIFICATION,
-            Outcome.SUCCESS if report.ok else Outcome.FAILURE,
-            object_type="log",
-            object_id=str(report.head_seq),
-            agency_id=who.agency_id,
-            agent=f"agency:{who.agency_name} as auditor",
-            detail=f"{report.entries} entries, {len(report.errors)} errors",
-        )
+    agent = f"agency:{who.agency_name} as auditor"
+    report = await anyio.to_thread.run_sync(
+        partial(verify_log, rt, agent=agent, agency_id=who.agency_id)
+    )
     return report.to_dict()
 
 

@@ -26,7 +26,7 @@ def process_sip(rt: Runtime, payload: dict[str, Any]) -> None:
     checked = process.check(plan, settings.staging_dir, profile, settings.identify_workers)
     packaged = None
     if not checked.report.failures:
-        sm2_key = guomi_signer(rt, plan.profile_ref)
+        sm2_key = guomi_signer(rt.profile(plan.profile_ref), rt.keyring)
         packaged = package(plan, checked, settings.staging_dir, rt.signing_key, sm2_key)
     with rt.sessions.begin() as session:
         process.record(session, plan, checked, packaged, settings.staging_dir)
