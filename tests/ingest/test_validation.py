@@ -56,7 +56,10 @@ def results(tmp_path_factory) -> dict[str, Validation]:
     for name, data, puid, mime, _, _ in CASES:
         (folder / name).write_bytes(data)
         items.append(Item(folder / name, name, puid, mime))
-    return {v.path: v for v in validate_many(items, Limits(), workers=2)}
+    found = {v.path: v for v in validate_many(items, Limits(), workers=2)}
+    for v in found.values():  # the agency sees the detail: never the server's own paths
+        assert str(folder) not in v.detail, v
+    return found
 
 
 @pytest.mark.parametrize(("name", "outcome", "where"), [(c[0], c[4], c[5]) for c in CASES])

@@ -49,7 +49,7 @@ def catalog_rebuild(
     """
     options = RebuildOptions(resume, probe, deep, trust_embedded_keys)
     with (
-        open_runtime() as rt,
+        open_runtime(create=True) as rt,  # rebuilding a lost catalogue makes a new one
         Progress(
             "[progress.description]{task.description}",
             BarColumn(),

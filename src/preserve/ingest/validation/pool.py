@@ -47,7 +47,8 @@ def validate_one(item: Item, limits: Limits) -> Validation:
     except Exception as exc:  # a validator's own bug: the file is not proven to open
         log.exception("validator %s failed on %s", family, item.shown)
         found = Finding(Result.FAIL, f"validator error: {type(exc).__name__}: {exc}")
-    return Validation(item.shown, item.puid, family, found.outcome, found.detail, tool, found.where)
+    detail = found.detail.replace(str(item.path), item.shown)  # no server path in a report
+    return Validation(item.shown, item.puid, family, found.outcome, detail, tool, found.where)
 
 
 def _serve(conn: Connection, limits: Limits, runner: Runner) -> None:
