@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from preserve.canonical import JCS, canonical_for
 from preserve.catalog.chain import (
     GENESIS,
-    canonical,
     content_digest,
     fold,
     timestamp,
@@ -35,6 +35,15 @@ from preserve.trust.repository import events_in_range, last_checkpoint
 from preserve.trust.signing import Signature, sign, verify
 
 PREFIX = "log/checkpoints/"
+
+
+CHECKPOINT_VERSION = 2
+"""2: signed over RFC 8785 (JCS); 1: over the legacy form, still verified as such."""
+
+
+def signed_bytes(body: dict[str, Any]) -> bytes:
+    """What a checkpoint's signature covers, by the version the checkpoint declares."""
+    return canonical_for(JCS if body.get("v", 1) >= 2 else None, body)
 
 
 def checkpoint_key(seq_to: int) -> str:
@@ -86,7 +95,7 @@ class Checkpoint:
 
     def check(self, trusted: Any) -> None:
         """Signature by a trusted key (not revoked at its time) and a consistent fold."""
-        verify(self.signature, canonical(self.body), trusted, at=self.time)
+        verify(self.signature, signed_bytes(self.body), trusted, at=self.time)
         if len(self.digests) != self.seq_to - self.seq_from + 1:
             raise IntegrityError(f"checkpoint {self.seq_to}: count does not match its range")
         if fold(str(self.body["prev_head"]), self.digests) != self.head:
@@ -102,7 +111,7 @@ def build(session: Session, key: Any) -> Checkpoint | None:
         return None
     rows = events_in_range(session, start, head.seq)
     body = {
-        "v": 1,
+        "v": CHECKPOINT_VERSION,
         "seq_from": start + 1,
         "seq_to": head.seq,
         "count": head.seq - start,
@@ -111,7 +120,7 @@ def build(session: Session, key: Any) -> Checkpoint | None:
         "time": timestamp(utcnow()),
         "digests": [content_digest(r) for r in rows],
     }
-    checkpoint = Checkpoint(body, sign(key, canonical(body), checkpoint_key(head.seq)))
+    checkpoint = Checkpoint(body, sign(key, signed_bytes(body), checkpoint_key(head.seq)))
     checkpoint.check({key.key_id: key.public})
     session.add(
         LogCheckpoint(
