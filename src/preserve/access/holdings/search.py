@@ -12,7 +12,7 @@ to find them, chosen per page:
 The text index is SQLite's FTS5 trigram table for queries of 3 characters or more, PostgreSQL's
 ``pg_trgm`` GIN index (used by ``ILIKE``) likewise; shorter queries (a two-character Chinese
 word such as 档案) have no trigram, so step 2 tests the remaining rows' text one by one.
-Both steps test the same condition (``ILIKE``), so which one answered never changes a result.
+Both steps test the same condition, so which one answered never changes a result.
 """
 
 from __future__ import annotations
@@ -20,7 +20,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, String, column, literal, select, table, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    String,
+    column,
+    func,
+    literal,
+    select,
+    table,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 WINDOW = 10_000
@@ -35,8 +46,12 @@ class Text:
     fts: str
     q: str
 
-    def contains(self) -> ColumnElement[bool]:
-        return self.model.search_text.ilike(_pattern(self.q), escape="\\")
+    def contains(self, dialect: str) -> ColumnElement[bool]:
+        """Tested row by row; a function no text index serves, so that the planner walks the
+        sort order here. The same as the index's ``ILIKE``: both lower-case text and query
+        (all of Unicode on PostgreSQL, ASCII on SQLite, as their ``ILIKE`` does)."""
+        find = func.instr if dialect == "sqlite" else func.strpos
+        return find(func.lower(self.model.search_text), func.lower(self.q)) > 0
 
     def indexed(self, dialect: str) -> ColumnElement[bool] | None:
         """The condition the text index answers, or None when no index holds ``q``."""
@@ -47,7 +62,8 @@ class Text:
             phrase = '"' + self.q.replace('"', '""') + '"'
             hits = select(fts.c.id).where(fts.c.search_text.match(phrase))
             return self.model.id.in_(hits)
-        hits = select(self.model.id).where(self.contains()).cte("hits").prefix_with("MATERIALIZED")
+        ilike = self.model.search_text.ilike(_pattern(self.q), escape="\\")
+        hits = select(self.model.id).where(ilike).cte("hits").prefix_with("MATERIALIZED")
         return self.model.id.in_(select(hits.c.id))
 
 
@@ -60,17 +76,19 @@ def matching(
     need: int,
 ) -> list[Row]:
     """The first ``need`` rows of ``page`` (ordered, unlimited) whose text contains ``q``."""
+    dialect = session.get_bind().dialect.name
+    contains = text.contains(dialect)
     edge = session.execute(page.with_only_columns(*keys).offset(WINDOW - 1).limit(1)).first()
     if edge is None:  # the whole list fits in the window
-        return list(session.execute(page.where(text.contains()).limit(need)).all())
+        return list(session.execute(page.where(contains).limit(need)).all())
     bound = tuple_(*(literal(v, k.type) for v, k in zip(edge, keys, strict=True)))
     inside = (tuple_(*keys) >= bound) if descending else (tuple_(*keys) <= bound)
-    rows = list(session.execute(page.where(inside, text.contains()).limit(need)).all())
+    rows = list(session.execute(page.where(inside, contains).limit(need)).all())
     if len(rows) == need:
         return rows
     beyond = (tuple_(*keys) < bound) if descending else (tuple_(*keys) > bound)
-    rest = page.where(beyond, text.contains())
-    if (indexed := text.indexed(session.get_bind().dialect.name)) is not None:
+    rest = page.where(beyond, contains)
+    if (indexed := text.indexed(dialect)) is not None:
         rest = rest.where(indexed)
     return rows + list(session.execute(rest.limit(need - len(rows))).all())
 
