@@ -18,25 +18,21 @@ branch_labels = None
 depends_on = None
 
 _COMMON = ("fonds", "year", "retention", "record_date", "search_text")
+_SIZES = ["file_count", "total_bytes"]  # covering statistics by each index's first column
 SIP_INDEXES = [
     ("ix_sips_received", ["received_at", "id"]),
     ("ix_sips_code", ["archival_code", "id"]),
     ("ix_sips_fonds_year", ["fonds", "year", "received_at", "id"]),
-    ("ix_sips_state", ["state", "received_at", "id"]),
-    ("ix_sips_stats", ["state", "agency_id", "file_count", "total_bytes"]),
+    ("ix_sips_state", ["state", "received_at", "id", *_SIZES]),
 ]
 AIP_INDEXES = [
     ("ix_aips_created", ["created_at", "id"]),
     ("ix_aips_code", ["archival_code", "id", "created_at"]),
-    ("ix_aips_agency_created", ["agency_id", "created_at", "id"]),
-    ("ix_aips_fonds_year", ["fonds", "year", "created_at", "id"]),
-    ("ix_aips_year", ["year", "created_at", "id"]),
-    ("ix_aips_retention", ["retention", "created_at", "id"]),
+    ("ix_aips_agency_created", ["agency_id", "created_at", "id", *_SIZES]),
+    ("ix_aips_fonds_year", ["fonds", "year", "created_at", "id", *_SIZES]),
+    ("ix_aips_year", ["year", "created_at", "id", *_SIZES]),
+    ("ix_aips_retention", ["retention", "created_at", "id", *_SIZES]),
     ("ix_aips_record_date", ["record_date", "created_at", "id"]),
-    (
-        "ix_aips_stats",
-        ["agency_id", "fonds", "year", "retention", "file_count", "total_bytes"],
-    ),
 ]
 
 

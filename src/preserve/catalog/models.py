@@ -27,6 +27,7 @@ from preserve.catalog.types import UTCDateTime, utcnow
 
 # Archival codes compare by code point on both databases (SQLite's BINARY; "C" on PostgreSQL,
 # whatever the database's collation), so a code prefix is an index range: p <= code < p'.
+_SIZES = ("file_count", "total_bytes")
 ARCHIVAL_CODE = String(200).with_variant(String(200, collation="C"), "postgresql")
 
 NAMING = {
@@ -141,8 +142,7 @@ class Sip(Base):
         Index("ix_sips_received", "received_at", "id"),
         Index("ix_sips_code", "archival_code", "id"),
         Index("ix_sips_fonds_year", "fonds", "year", "received_at", "id"),
-        Index("ix_sips_state", "state", "received_at", "id"),
-        Index("ix_sips_stats", "state", "agency_id", "file_count", "total_bytes"),
+        Index("ix_sips_state", "state", "received_at", "id", *_SIZES),
     )
 
 
@@ -168,18 +168,15 @@ class Aip(Base):
     __tablename__ = "aips"
     __table_args__ = (
         # Each filter's index ends with the default sort key (created_at, id), so a filtered
-        # page is read in order and stops after one page (preserve.access.holdings.queries).
+        # page is read in order and stops after one page (preserve.access.holdings.queries);
+        # file_count and total_bytes make them cover statistics by their first column.
         Index("ix_aips_created", "created_at", "id"),
         Index("ix_aips_code", "archival_code", "id", "created_at"),
-        Index("ix_aips_agency_created", "agency_id", "created_at", "id"),
-        Index("ix_aips_fonds_year", "fonds", "year", "created_at", "id"),
-        Index("ix_aips_year", "year", "created_at", "id"),
-        Index("ix_aips_retention", "retention", "created_at", "id"),
+        Index("ix_aips_agency_created", "agency_id", "created_at", "id", *_SIZES),
+        Index("ix_aips_fonds_year", "fonds", "year", "created_at", "id", *_SIZES),
+        Index("ix_aips_year", "year", "created_at", "id", *_SIZES),
+        Index("ix_aips_retention", "retention", "created_at", "id", *_SIZES),
         Index("ix_aips_record_date", "record_date", "created_at", "id"),
-        # Statistics read this narrow covering index instead of the wide rows.
-        Index(
-            "ix_aips_stats", "agency_id", "fonds", "year", "retention", "file_count", "total_bytes"
-        ),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     sip_id: Mapped[str] = mapped_column(ForeignKey("sips.id"), unique=True)

@@ -39,7 +39,7 @@ def statistics(
 ) -> list[Row]:
     """Rows ordered by key (no key last); ``scope`` confines them to one agency."""
     scoped = scope is not None or agency is not None
-    stmt = _grouped(by, scoped)  # AIP dimensions read the covering index ix_aips_stats
+    stmt = _grouped(by, scoped)  # each read from a covering index
     model = Sip if by is By.STATE else Aip
     if scope is not None:
         stmt = stmt.where(model.agency_id == scope)
