@@ -241,14 +241,17 @@ def measure(url: str, runs: int, label: str) -> None:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
 
-    def page(filters: Filters, cursor_pages: int = 1) -> Callable[[], object]:
+    def page(filters: Filters, nth: int = 1) -> Callable[[], object]:
+        """Time page ``nth`` alone (its cursor taken once, beforehand)."""
+        sort = resolve_sort(None, filters)
+        cursor = None
+        with sessions() as session:
+            for _ in range(nth - 1):
+                cursor = list_page(session, AIPS, filters, sort, 100, cursor).next_cursor
+
         def run() -> object:
             with sessions() as session:
-                cursor = None
-                for _ in range(cursor_pages):
-                    p = list_page(session, AIPS, filters, resolve_sort(None, filters), 100, cursor)
-                    cursor = p.next_cursor
-                return p
+                return list_page(session, AIPS, filters, sort, 100, cursor)
 
         return run
 
