@@ -18,6 +18,22 @@ branch_labels = None
 depends_on = None
 
 _COMMON = ("fonds", "year", "retention", "record_date", "search_text")
+_SIZES = ["file_count", "total_bytes"]  # covering statistics by each index's first column
+SIP_INDEXES = [
+    ("ix_sips_received", ["received_at", "id"]),
+    ("ix_sips_code", ["archival_code", "id"]),
+    ("ix_sips_fonds_year", ["fonds", "year", "received_at", "id"]),
+    ("ix_sips_state", ["state", "received_at", "id", *_SIZES]),
+]
+AIP_INDEXES = [
+    ("ix_aips_created", ["created_at", "id"]),
+    ("ix_aips_code", ["archival_code", "id", "created_at"]),
+    ("ix_aips_agency_created", ["agency_id", "created_at", "id", *_SIZES]),
+    ("ix_aips_fonds_year", ["fonds", "year", "created_at", "id", *_SIZES]),
+    ("ix_aips_year", ["year", "created_at", "id", *_SIZES]),
+    ("ix_aips_retention", ["retention", "created_at", "id", *_SIZES]),
+    ("ix_aips_record_date", ["record_date", "created_at", "id"]),
+]
 
 
 def _columns() -> list[sa.Column]:
@@ -31,32 +47,30 @@ def _columns() -> list[sa.Column]:
 
 
 def upgrade() -> None:
+    postgres = op.get_bind().dialect.name == "postgresql"
     with op.batch_alter_table("sips", schema=None) as batch_op:
         batch_op.add_column(sa.Column("title", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("archival_code", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("archival_code", _code(), nullable=True))
         for column in _columns():
             batch_op.add_column(column)
-        batch_op.create_index("ix_sips_received", ["received_at", "id"], unique=False)
-        batch_op.create_index("ix_sips_code", ["archival_code", "id"], unique=False)
-        batch_op.create_index("ix_sips_fonds_year", ["fonds", "year"], unique=False)
-        batch_op.create_index("ix_sips_state", ["state"], unique=False)
+        for name, columns in SIP_INDEXES:
+            batch_op.create_index(name, columns, unique=False)
+    if postgres:  # code-point order, so that a code prefix is an index range
+        op.alter_column("aips", "archival_code", type_=_code(), existing_nullable=False)
     with op.batch_alter_table("aips", schema=None) as batch_op:
         for column in _columns():
             batch_op.add_column(column)
-        batch_op.create_index("ix_aips_created", ["created_at", "id"], unique=False)
-        batch_op.create_index("ix_aips_code", ["archival_code", "id"], unique=False)
-        batch_op.create_index(
-            "ix_aips_agency_created", ["agency_id", "created_at", "id"], unique=False
-        )
-        batch_op.create_index("ix_aips_fonds_year", ["fonds", "year"], unique=False)
-        batch_op.create_index("ix_aips_year", ["year"], unique=False)
-        batch_op.create_index("ix_aips_retention", ["retention"], unique=False)
-        batch_op.create_index("ix_aips_record_date", ["record_date"], unique=False)
+        for name, columns in AIP_INDEXES:
+            batch_op.create_index(name, columns, unique=False)
     with op.batch_alter_table("files", schema=None) as batch_op:
-        batch_op.create_index("ix_files_puid", ["puid", "aip_id"], unique=False)
+        batch_op.create_index("ix_files_puid", ["puid", "aip_id", "size"], unique=False)
     _backfill()
     for statement in search_index.create_statements(op.get_bind().dialect.name):
         op.execute(statement)
+
+
+def _code() -> sa.types.TypeEngine:
+    return sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql")
 
 
 def _backfill() -> None:
@@ -82,20 +96,16 @@ def downgrade() -> None:
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.drop_index("ix_files_puid")
     with op.batch_alter_table("aips", schema=None) as batch_op:
-        for index in (
-            "ix_aips_record_date",
-            "ix_aips_retention",
-            "ix_aips_year",
-            "ix_aips_fonds_year",
-            "ix_aips_agency_created",
-            "ix_aips_code",
-            "ix_aips_created",
-        ):
-            batch_op.drop_index(index)
+        for name, _ in reversed(AIP_INDEXES):
+            batch_op.drop_index(name)
         for column in _COMMON:
             batch_op.drop_column(column)
+    if op.get_bind().dialect.name == "postgresql":
+        op.alter_column(
+            "aips", "archival_code", type_=sa.String(length=200), existing_nullable=False
+        )
     with op.batch_alter_table("sips", schema=None) as batch_op:
-        for index in ("ix_sips_state", "ix_sips_fonds_year", "ix_sips_code", "ix_sips_received"):
-            batch_op.drop_index(index)
+        for name, _ in reversed(SIP_INDEXES):
+            batch_op.drop_index(name)
         for column in (*_COMMON, "archival_code", "title"):
             batch_op.drop_column(column)

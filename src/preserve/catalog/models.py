@@ -25,6 +25,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from preserve.catalog import search_index
 from preserve.catalog.types import UTCDateTime, utcnow
 
+# Archival codes compare by code point on both databases (SQLite's BINARY; "C" on PostgreSQL,
+# whatever the database's collation), so a code prefix is an index range: p <= code < p'.
+_SIZES = ("file_count", "total_bytes")
+ARCHIVAL_CODE = String(200).with_variant(String(200, collation="C"), "postgresql")
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -125,7 +130,7 @@ class Sip(Base):
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # Finding aids derived from record_metadata on every write (preserve.catalog.search_index).
     title: Mapped[str | None] = mapped_column(Text)
-    archival_code: Mapped[str | None] = mapped_column(String(200))
+    archival_code: Mapped[str | None] = mapped_column(ARCHIVAL_CODE)
     fonds: Mapped[str | None] = mapped_column(String(100))
     year: Mapped[str | None] = mapped_column(String(16))
     retention: Mapped[str | None] = mapped_column(String(32))
@@ -136,8 +141,8 @@ class Sip(Base):
         UniqueConstraint("agency_id", "idempotency_key"),
         Index("ix_sips_received", "received_at", "id"),
         Index("ix_sips_code", "archival_code", "id"),
-        Index("ix_sips_fonds_year", "fonds", "year"),
-        Index("ix_sips_state", "state"),
+        Index("ix_sips_fonds_year", "fonds", "year", "received_at", "id"),
+        Index("ix_sips_state", "state", "received_at", "id", *_SIZES),
     )
 
 
@@ -162,20 +167,23 @@ class Upload(Base):
 class Aip(Base):
     __tablename__ = "aips"
     __table_args__ = (
+        # Each filter's index ends with the default sort key (created_at, id), so a filtered
+        # page is read in order and stops after one page (preserve.access.holdings.queries);
+        # file_count and total_bytes make them cover statistics by their first column.
         Index("ix_aips_created", "created_at", "id"),
-        Index("ix_aips_code", "archival_code", "id"),
-        Index("ix_aips_agency_created", "agency_id", "created_at", "id"),
-        Index("ix_aips_fonds_year", "fonds", "year"),
-        Index("ix_aips_year", "year"),
-        Index("ix_aips_retention", "retention"),
-        Index("ix_aips_record_date", "record_date"),
+        Index("ix_aips_code", "archival_code", "id", "created_at"),
+        Index("ix_aips_agency_created", "agency_id", "created_at", "id", *_SIZES),
+        Index("ix_aips_fonds_year", "fonds", "year", "created_at", "id", *_SIZES),
+        Index("ix_aips_year", "year", "created_at", "id", *_SIZES),
+        Index("ix_aips_retention", "retention", "created_at", "id", *_SIZES),
+        Index("ix_aips_record_date", "record_date", "created_at", "id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     sip_id: Mapped[str] = mapped_column(ForeignKey("sips.id"), unique=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     storage_profile: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(Text)
-    archival_code: Mapped[str] = mapped_column(String(200), index=True)
+    archival_code: Mapped[str] = mapped_column(ARCHIVAL_CODE, index=True)
     record_metadata: Mapped[dict[str, Any]] = mapped_column(JSON)
     file_count: Mapped[int] = mapped_column(Integer)
     total_bytes: Mapped[int] = mapped_column(BigInteger)
@@ -201,7 +209,10 @@ class File(Base):
     """One payload file of an AIP; ``path`` is relative to the bag's ``data/``."""
 
     __tablename__ = "files"
-    __table_args__ = (UniqueConstraint("aip_id", "path"), Index("ix_files_puid", "puid", "aip_id"))
+    __table_args__ = (
+        UniqueConstraint("aip_id", "path"),
+        Index("ix_files_puid", "puid", "aip_id", "size"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     aip_id: Mapped[str] = mapped_column(ForeignKey("aips.id"))
     path: Mapped[str] = mapped_column(Text)

@@ -1,10 +1,10 @@
 """The SQL of lists and search over SIPs and AIPs (one query interface over both databases).
 
-Search matches ``q`` as a substring of the record's metadata text (preserve.catalog.search_index):
-on SQLite through the FTS5 trigram index for queries of 3 characters or more, and by a scan for
-shorter ones (trigram indexes cannot hold them; a two-character Chinese word such as 档案 must
-still match); on PostgreSQL with ``ILIKE``, which the ``pg_trgm`` GIN index serves. Results are
-ranked: a match in the title before a match elsewhere, then newest first.
+A page is read in two steps: the ids and sort keys of the page (a keyset query that the
+indexes ending in the sort key answer without sorting, preserve.catalog.models), then the rows
+of those ids alone. Search (preserve.access.holdings.search) walks the same sort order and
+checks each row's text, falling back to the text index when matches are rare. Search pages are
+in the list's sort order (newest first by default); within a page, title matches come first.
 """
 
 from __future__ import annotations
@@ -12,21 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    String,
-    case,
-    column,
-    exists,
-    func,
-    literal,
-    select,
-    table,
-    tuple_,
-)
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, exists, func, literal, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session, defer
 
 from preserve.access.holdings import cursor as cursors
+from preserve.access.holdings import search
 from preserve.access.holdings.filters import Filters, InvalidListing, Sort
 from preserve.catalog.models import Agency, Aip, File, Replica, Sip
 from preserve.catalog.search_index import matched_fields
@@ -55,42 +45,65 @@ def list_page(
     session: Session, kind: Kind, filters: Filters, sort: Sort, limit: int, cursor: str | None
 ) -> Page:
     """One page of ``kind`` rows matching ``filters``, in ``sort`` order, after ``cursor``."""
-    keys = _sort_keys(kind, sort, filters.q)
-    stmt = select(kind.model, *keys).where(*_conditions(session, kind, filters))
+    keys = _sort_keys(kind, sort)
+    stmt = select(kind.model.id, *keys).where(*_conditions(kind, filters))
     if cursor is not None:
         after = cursors.decode(cursor, kind.name, sort.value, len(keys))
-        bound = tuple_(*(literal(v, k.type) for v, k in zip(after, keys, strict=True)))
-        stmt = stmt.where(tuple_(*keys) < bound if sort.descending else tuple_(*keys) > bound)
+        stmt = stmt.where(_after(keys, after, sort.descending))
     order = [k.desc() if sort.descending else k.asc() for k in keys]
-    rows = session.execute(stmt.order_by(*order).limit(limit + 1)).unique().all()
-    items = [row[0] for row in rows[:limit]]
+    stmt = stmt.order_by(*order)
+    if filters.q is None:
+        rows = list(session.execute(stmt.limit(limit + 1)).all())
+    else:
+        text = search.Text(kind.model, kind.fts, filters.q)
+        rows = search.matching(session, stmt, text, keys, sort.descending, limit + 1)
+    items = _rows(session, kind, [row[0] for row in rows[:limit]], filters.q is not None)
     next_cursor = None
     if len(rows) > limit:
         next_cursor = cursors.encode(kind.name, sort.value, list(rows[limit - 1][1:]))
-    matched = {}
-    if filters.q is not None:
-        matched = {item.id: matched_fields(item.record_metadata, filters.q) for item in items}
+    if filters.q is None:
+        return Page(items, next_cursor)
+    items = search.title_first(items, filters.q)
+    matched = {item.id: matched_fields(item.record_metadata, filters.q) for item in items}
     return Page(items, next_cursor, matched)
 
 
-def _sort_keys(kind: Kind, sort: Sort, q: str | None) -> list[ColumnElement]:
+def _rows(session: Session, kind: Kind, ids: list[str], metadata: bool) -> list[Any]:
+    """The rows of ``ids``, in that order; the metadata only when it is shown (search)."""
+    if not ids:
+        return []
+    model = kind.model
+    hidden = [defer(model.search_text)] + ([] if metadata else [defer(model.record_metadata)])
+    stmt = select(model).where(model.id.in_(ids)).options(*hidden)
+    found = {row.id: row for row in session.scalars(stmt).unique()}
+    return [found[i] for i in ids if i in found]
+
+
+def _after(keys: list[ColumnElement], after: list[Any], descending: bool) -> ColumnElement[bool]:
+    bound = tuple_(*(literal(v, k.type) for v, k in zip(after, keys, strict=True)))
+    return tuple_(*keys) < bound if descending else tuple_(*keys) > bound
+
+
+def _sort_keys(kind: Kind, sort: Sort) -> list[ColumnElement]:
     model = kind.model
     if sort in (Sort.ARCHIVAL_CODE, Sort.ARCHIVAL_CODE_DESC):
         code = model.archival_code if kind is AIPS else func.coalesce(model.archival_code, "")
         return [code.label("k_code"), model.id.label("k_id")]
-    time = [kind.ingested.label("k_time"), model.id.label("k_id")]
-    if sort is Sort.RELEVANCE and q is not None:
-        in_title = func.coalesce(model.title, "").ilike(_contains(q), escape="\\")
-        return [case((in_title, 2), else_=1).label("k_rank"), *time]
-    return time
+    return [kind.ingested.label("k_time"), model.id.label("k_id")]
 
 
-def _contains(q: str) -> str:
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def code_prefix(column: ColumnElement, prefix: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix``, as an index range in code-point order: every string
+    that starts with ``prefix`` lies in [prefix, prefix with its last character incremented)."""
+    rest = prefix.rstrip("\U0010ffff")
+    if not rest:
+        return column >= prefix
+    after = ord(rest[-1]) + 1
+    upper = rest[:-1] + chr(0xE000 if 0xD800 <= after < 0xE000 else after)
+    return (column >= prefix) & (column < upper)
 
 
-def _conditions(session: Session, kind: Kind, f: Filters) -> list[ColumnElement[bool]]:
+def _conditions(kind: Kind, f: Filters) -> list[ColumnElement[bool]]:
     model = kind.model
     out: list[ColumnElement[bool]] = []
     if f.scope is not None:
@@ -102,7 +115,7 @@ def _conditions(session: Session, kind: Kind, f: Filters) -> list[ColumnElement[
         if (value := getattr(f, name)) is not None:
             out.append(getattr(model, name) == value)
     if f.archival_code_prefix is not None:
-        out.append(model.archival_code.startswith(f.archival_code_prefix, autoescape=True))
+        out.append(code_prefix(model.archival_code, f.archival_code_prefix))
     if f.date_from is not None:
         out.append(model.record_date >= f.date_from.isoformat())
     if f.date_to is not None:
@@ -114,8 +127,6 @@ def _conditions(session: Session, kind: Kind, f: Filters) -> list[ColumnElement[
     if f.state is not None:
         out.append(_state(kind, f.state))
     out.extend(_copies(kind, f))
-    if f.q is not None:
-        out.append(_search(session, kind, f.q))
     return out
 
 
@@ -142,12 +153,3 @@ def _copies(kind: Kind, f: Filters) -> list[ColumnElement[bool]]:
             replica.append(Replica.last_audit_outcome == f.fixity)
         out.append(exists().where(*replica))
     return out
-
-
-def _search(session: Session, kind: Kind, q: str) -> ColumnElement[bool]:
-    model = kind.model
-    if session.get_bind().dialect.name == "sqlite" and len(q) >= 3:
-        fts = table(kind.fts, column("id", String), column("search_text", String))
-        phrase = '"' + q.replace('"', '""') + '"'
-        return model.id.in_(select(fts.c.id).where(fts.c.search_text.match(phrase)))
-    return model.search_text.ilike(_contains(q), escape="\\")
