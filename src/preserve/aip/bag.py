@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from preserve.durable import write_file
 
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 PAYLOAD_ALGORITHMS = ("sha256", "sha512")
@@ -144,19 +145,11 @@ def write_bag(
     }
     everything = {**tag_files, **tagmanifests, SIGNATURE: sign(tagmanifests[TAGMANIFEST])}
     for name, data in everything.items():
-        _write_durably(root / name, data)
+        write_file(root / name, data)
     return BuiltBag(
         tagmanifest_sha256=hashlib.sha256(tagmanifests[TAGMANIFEST]).hexdigest(),
         files=sorted(everything),
     )
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
 
 
 def store_order(relpaths: Iterable[str]) -> list[str]:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from preserve.durable import fsync_dir
 from preserve.storage.base import (
     CHUNK_SIZE,
     ObjectExists,
@@ -56,7 +57,7 @@ class FilesystemStore:
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except OSError as exc:
             raise StorageError(f"{self.name}: cannot write {key}: {exc.strerror}") from exc
         return ObjectInfo(key, size)
@@ -113,11 +114,3 @@ def _link_exclusive(tmp: str, path: Path, name: str, key: str) -> None:
         os.link(tmp, path)
     except FileExistsError:
         raise ObjectExists(f"{name}: {key} already exists") from None
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

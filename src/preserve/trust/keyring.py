@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from preserve.catalog.types import utcnow
+from preserve.durable import write_file
 from preserve.errors import Conflict, NotFound
 from preserve.trust import keys, sm2
 from preserve.trust.signing import ALGORITHM as ED25519
@@ -234,11 +235,8 @@ class Keyring:
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
         )
-        fd = os.open(self.dir / private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
-            out.flush()
-            os.fsync(out.fileno())
+        if not write_file(self.dir / private, pem, mode=0o600, exclusive=True):
+            raise FileExistsError(self.dir / private)  # never overwrite a key
         _write_public(self.dir / public, signing.public_pem())
         return signing
 
@@ -268,15 +266,8 @@ class Keyring:
         return json.loads(path.read_text("utf-8")) if path.exists() else _empty()
 
     def _write(self, doc: dict[str, Any]) -> None:
-        path = self.dir / KEYRING
-        tmp = path.with_suffix(f".tmp-{os.getpid()}")
         data = json.dumps(doc, indent=2, sort_keys=True) + "\n"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
+        write_file(self.dir / KEYRING, data.encode("utf-8"), mode=0o600)
 
 
 def _empty() -> dict[str, Any]:
@@ -303,7 +294,7 @@ def _add(doc: dict, kid: str, algorithm: str, private: str, public: str, reason:
 
 
 def _write_public(path: Path, pem: str) -> None:
-    path.write_text(pem, encoding="ascii")
+    write_file(path, pem.encode("ascii"), mode=0o644)
 
 
 def _date(value: str | None) -> datetime | None:

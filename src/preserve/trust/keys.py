@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from preserve.durable import write_file
 from preserve.errors import ConfigurationError
 
 PRIVATE_NAME = "archive-ed25519.pem"
@@ -87,29 +87,14 @@ def _create(keys_dir: Path, passphrase: str | None) -> SigningKey:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
-    fd, tmp = tempfile.mkstemp(prefix=".key-", dir=keys_dir)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
-            out.flush()
-            os.fsync(out.fileno())
-        try:
-            os.link(tmp, keys_dir / PRIVATE_NAME)
-        except FileExistsError:
-            return _load(keys_dir / PRIVATE_NAME, passphrase)
-    finally:
-        os.unlink(tmp)
+    if not write_file(keys_dir / PRIVATE_NAME, pem, mode=0o600, exclusive=True):
+        return _load(keys_dir / PRIVATE_NAME, passphrase)  # another process made it first
     _write_public(keys_dir / PUBLIC_NAME, key.public_key())
     return SigningKey(key_id_of(key.public_key()), key)
 
 
 def _write_public(path: Path, public: Ed25519PublicKey) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".pub-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(public_pem(public))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_file(path, public_pem(public).encode("ascii"), mode=0o644)
 
 
 def load_public_keys(keys_dir: Path) -> dict[str, Ed25519PublicKey]:

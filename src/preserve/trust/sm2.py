@@ -24,6 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from preserve.durable import write_file
 from preserve.errors import ConfigurationError, IntegrityError
 
 DISTID = "1234567812345678"
@@ -125,11 +126,8 @@ def generate(path: Path, passphrase: str | None = None) -> Sm2PrivateKey:
     result = _run(args, b"", passphrase)
     if result.returncode != 0:
         raise ConfigurationError(f"SM2 key generation failed: {_first_line(result.stderr)}")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(result.stdout)
-        out.flush()
-        os.fsync(out.fileno())
+    if not write_file(path, result.stdout, mode=0o600, exclusive=True):
+        raise FileExistsError(path)  # never overwrite a key
     return load(path, passphrase)
 
 
