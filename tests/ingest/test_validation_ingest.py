@@ -52,6 +52,12 @@ def stored_bag(rt, aip_id: str) -> Path:
     return next(Path(rt.profile().targets[0].root).rglob(aip_id))
 
 
+def aip_files(client, token, aip_id: str) -> dict[str, dict]:
+    """The AIP's files as the API lists them, by path (each with its check 3-4 outcome)."""
+    aip = client.get(f"/v1/aips/{aip_id}", headers=auth(token)).json()
+    return {f["path"]: f for f in aip["files"]}
+
+
 def test_files_that_open_are_preserved_with_each_validation_on_record(rt, client, token):
     sip = push(rt, client, token, GOOD)
     assert sip["state"] == "PRESERVED", sip
@@ -77,6 +83,9 @@ def test_files_that_open_are_preserved_with_each_validation_on_record(rt, client
     assert any(a.startswith("pikepdf ") for a in agents) and any("Pillow" in a for a in agents)
     premis = (stored_bag(rt, sip["aip_id"]) / "metadata" / "premis.xml").read_text()
     assert "pikepdf" in premis
+    files = aip_files(client, token, sip["aip_id"])
+    assert {p: f["validation"] for p, f in files.items()} == dict.fromkeys(by_path, "pass")
+    assert files["说明.txt"]["validation_detail"] == by_path["说明.txt"]["detail"]
 
 
 @pytest.mark.parametrize(
@@ -101,6 +110,9 @@ def test_text_that_does_not_decode_only_warns_by_default(rt, client, token):
     assert sip["state"] == "PRESERVED", sip
     warned = [c for c in checks_34(sip) if c["outcome"] == "warn"]
     assert warned and "说明.txt" in warned[0]["detail"] and "offset 3" in warned[0]["detail"]
+    files = aip_files(client, token, sip["aip_id"])
+    assert files["说明.txt"]["validation"] == "fail"
+    assert "GB18030" in files["说明.txt"]["validation_detail"]
 
 
 def test_an_agency_profile_can_make_a_pdf_failure_a_warning(rt, client, token):

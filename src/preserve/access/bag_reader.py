@@ -8,7 +8,7 @@ its size, sha256 and sha512, the format identifications and the events up to pac
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -68,10 +68,13 @@ def read_bag(store: Store, aip_id: str, trusted: dict | None, *, deep: bool = Fa
     sha512_manifest = meta.manifest_tag(tags, "manifest-sha512.txt")
     sha512 = {p.removeprefix("data/"): d for p, d in sha512_manifest.items()}
     formats = {e.get("path"): e for e in meta.json_tag(tags, FORMATS, list)}
+    checks = meta.json_tag(tags, CHECKS) if CHECKS in tags else {}
+    opened = {v.get("path"): v for v in checks.get("validation") or [] if isinstance(v, dict)}
     files = [
         _payload_file(store, aip_id, path, digest, sha512.get(path), formats.get(path), deep)
         for path, digest in sorted(head.payload.items())
     ]
+    files = [_with_validation(f, opened.get(f.path)) for f in files]
     meta.check_oxum(tags.get("bag-info.txt", b""), files)
     return BagFacts(
         aip_id=aip_id,
@@ -88,8 +91,15 @@ def read_bag(store: Store, aip_id: str, trusted: dict | None, *, deep: bool = Fa
         tag_sha256=head.tag_sha256,
         source=record.get("source"),
         receipt=meta.json_tag(tags, RECEIPT) if RECEIPT in tags else None,
-        checks=meta.json_tag(tags, CHECKS).get("checks") if CHECKS in tags else None,
+        checks=checks.get("checks") if CHECKS in tags else None,
     )
+
+
+def _with_validation(record: FileRecord, found: dict | None) -> FileRecord:
+    """The file's check 3-4 outcome, as ``metadata/checks.json`` records it."""
+    if not found:
+        return record
+    return replace(record, validation=found.get("outcome"), validation_detail=found.get("detail"))
 
 
 def _payload_file(

@@ -36,6 +36,9 @@ class FileRecord:
     puid: str | None
     format_name: str | None
     format_method: str | None
+    validation: str | None = None
+    """Check 3-4 (the file opens): ``pass``, ``warn`` or ``fail``; None before validation."""
+    validation_detail: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

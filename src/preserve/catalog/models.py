@@ -222,6 +222,8 @@ class File(Base):
     puid: Mapped[str | None] = mapped_column(String(64))
     format_name: Mapped[str | None] = mapped_column(Text)
     format_method: Mapped[str | None] = mapped_column(String(32))
+    validation: Mapped[str | None] = mapped_column(String(8))  # check 3-4: pass, warn, fail
+    validation_detail: Mapped[str | None] = mapped_column(Text)
     aip: Mapped[Aip] = relationship(back_populates="files")
 
 

@@ -16,6 +16,7 @@ from preserve.catalog.types import utcnow
 from preserve.ingest import receipt as receipts
 from preserve.ingest.formats import Identification
 from preserve.ingest.staging import bag_dir, sender_dir
+from preserve.ingest.validation.result import Validation
 from preserve.trust.guomi import guomi_tag_files
 from preserve.trust.premis import aip_premis
 from preserve.trust.signing import tagmanifest_signer
@@ -61,7 +62,7 @@ def package(
                 "validation": [v.to_dict() for v in checked.validations],
             },
             "receipt.json": receipt,
-            "premis.xml": _premis_document(plan, aip_id, checked.identifications, events),
+            "premis.xml": _premis_document(plan, aip_id, checked, events),
             **_sender_files(sender_dir(staging_dir, plan.sip_id)),
         },
         sign=tagmanifest_signer(key, bagit.TAGMANIFEST),
@@ -103,13 +104,18 @@ def aip_row(plan: SipPlan, packaged: Packaged) -> Aip:
 
 
 def file_rows(
-    plan: SipPlan, identifications: list[Identification], aip_id: str
+    plan: SipPlan,
+    identifications: list[Identification],
+    aip_id: str,
+    validations: list[Validation] | None = None,
 ) -> list[dict[str, Any]]:
-    """The AIP's file rows, each with its identified format."""
+    """The AIP's file rows, each with its identified format and its check 3-4 outcome."""
     by_path = {i.path: i for i in identifications}
+    checked = {v.path: v for v in validations or []}
     rows = []
     for f in plan.files:
         found = by_path.get(f.path)
+        valid = checked.get(f.path)
         rows.append(
             {
                 "aip_id": aip_id,
@@ -120,6 +126,8 @@ def file_rows(
                 "puid": found.puid if found else None,
                 "format_name": found.format_name if found else None,
                 "format_method": found.method if found else None,
+                "validation": valid.outcome.value if valid else None,
+                "validation_detail": valid.detail if valid else None,
             }
         )
     return rows
@@ -137,9 +145,7 @@ def _sender_files(folder: Path) -> dict[str, bytes]:
     }
 
 
-def _premis_document(
-    plan: SipPlan, aip_id: str, identifications: list[Identification], events: list[Event]
-) -> bytes:
+def _premis_document(plan: SipPlan, aip_id: str, checked: Checked, events: list[Event]) -> bytes:
     """PREMIS 3 XML for the AIP as packaged, from a transient (never added) AIP object."""
     aip = Aip(
         id=aip_id,
@@ -148,7 +154,7 @@ def _premis_document(
         record_metadata=plan.metadata,
         files=[
             File(**{k: v for k, v in row.items() if k != "aip_id"})
-            for row in file_rows(plan, identifications, aip_id)
+            for row in file_rows(plan, checked.identifications, aip_id, checked.validations)
         ],
         replicas=[],
     )

@@ -157,7 +157,10 @@ def _accept(
     aip = aip_row(plan, packaged)
     session.add(aip)
     session.flush()
-    repository.insert_files(session, file_rows(plan, checked.identifications, packaged.aip_id))
+    repository.insert_files(
+        session,
+        file_rows(plan, checked.identifications, packaged.aip_id, checked.validations),
+    )
     session.expire(aip, ["files"])
     sip.state = SipState.VALIDATED
     sip.aip_id = aip.id
