@@ -130,3 +130,12 @@ def client(rt: Runtime):
 
     with TestClient(create_app(rt)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def moto():
+    """moto's S3 server on a loopback port, one per test module that asks for it."""
+    from support.moto_server import MotoServer
+
+    with MotoServer() as server:
+        yield server

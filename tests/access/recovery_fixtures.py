@@ -9,6 +9,7 @@ from pathlib import Path
 from preserve.aip.layout import aip_prefix
 from preserve.catalog.models import Role
 from preserve.jobs.worker import drain
+from support.http import auth
 from support.records import MINIMAL_PDF, form, metadata
 
 FILES = {
@@ -17,10 +18,6 @@ FILES = {
     "附件/图表/统计 表.csv": b"year,count\n2024,17\n",
     "big/blob.bin": bytes(range(256)) * 12_000,  # 3 MiB: more than one read chunk
 }
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def ingest(rt, client, token: str, files: dict[str, bytes] | None = None, **meta) -> dict:

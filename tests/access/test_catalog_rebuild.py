@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from recovery_fixtures import auth, flip_byte, ingest, replica_dir, tokens
+from recovery_fixtures import flip_byte, ingest, replica_dir, tokens
 from sqlalchemy import create_engine, select, text
 
 from preserve.access.rebuild_catalog import LOST, RebuildOptions
@@ -17,6 +17,7 @@ from preserve.cli.catalog import run_catalog_rebuild as rebuild_catalog
 from preserve.errors import Conflict
 from preserve.jobs.worker import drain
 from preserve.runtime import Runtime
+from support.http import auth
 
 FILES = {"公文/通知.txt": "通知\n".encode() * 50, "b.csv": b"a,b\n1,2\n"}
 

@@ -13,13 +13,14 @@ from urllib.parse import quote
 
 import bagit
 import pytest
-from recovery_fixtures import FILES, auth, flip_byte, ingest, replica_dir, tokens, wipe_target
+from recovery_fixtures import FILES, flip_byte, ingest, replica_dir, tokens, wipe_target
 from sqlalchemy import select
 
 from preserve.access.download import ArchiveFormat, iter_archive, plan_archive
 from preserve.access.sources import choose_source, load_record
 from preserve.catalog.models import Event, Replica
 from preserve.errors import IntegrityError
+from support.http import auth
 
 PROBLEM = "application/problem+json"
 BIG = "big/blob.bin"

@@ -8,11 +8,8 @@ from conftest import write_profile
 from preserve.catalog.models import Role, Sip
 from preserve.catalog.repository import events_for
 from preserve.jobs.worker import drain
+from support.http import auth
 from support.records import form, metadata
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_admin_override_places_the_sip_under_the_named_profile(rt, client, make_token, tmp_path):

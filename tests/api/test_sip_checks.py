@@ -19,14 +19,11 @@ from bag_support_api import bag_bytes
 from preserve.catalog.models import Event
 from preserve.ingest import receipt as receipts
 from preserve.jobs.worker import drain
+from support.http import auth
 from support.records import MINIMAL_PDF, form, metadata
 
 PROBLEM = "application/problem+json"
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

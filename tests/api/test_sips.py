@@ -9,13 +9,10 @@ import pytest
 
 from preserve.catalog.models import Role
 from preserve.jobs.worker import drain
+from support.http import auth
 from support.records import MINIMAL_PDF, form, metadata
 
 PROBLEM = "application/problem+json"
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def leftovers(rt) -> list[str]:

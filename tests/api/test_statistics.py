@@ -9,10 +9,7 @@ import pytest
 
 from preserve.catalog.models import Role, SipState
 from support.holdings import add_record
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from support.http import auth
 
 
 @pytest.fixture

@@ -18,18 +18,11 @@ from preserve.catalog.models import FixityCheck, Replica, Role
 from preserve.catalog.types import utcnow
 from preserve.runtime import Runtime
 from preserve.storage.base import ObjectUnavailable, read_bytes
-from support.moto_server import MotoServer
 from support.profiles import write_disk_and_s3_profile
 
 COLD = "cold-glacier"
 AIPS = 8
 SHARE = 0.25
-
-
-@pytest.fixture(scope="module")
-def moto():
-    with MotoServer() as server:
-        yield server
 
 
 def write_profile(settings, endpoint: str, bucket: str, storage_class: str | None) -> None:

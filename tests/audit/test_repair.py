@@ -181,14 +181,6 @@ def test_manual_run_without_repair_leaves_the_damage_for_review(rt, client, make
     assert (replica_dir(rt, aip_id, BAD) / "data" / "附件" / "说明.txt").exists()
 
 
-@pytest.fixture(scope="module")
-def moto():
-    from support.moto_server import MotoServer
-
-    with MotoServer() as server:
-        yield server
-
-
 def test_repair_on_a_worm_bucket_writes_a_new_version(
     rt, settings, client, make_token, moto, monkeypatch
 ):

@@ -21,6 +21,7 @@ import pytest
 
 from storage.replication_support import CREDENTIALS, S3, Fs, bucket_name, write_profile
 from storage.replication_support import push as push_sip
+from support.http import wait_for
 from support.moto_server import MotoServer
 from support.records import MINIMAL_PDF
 from support.server import Server, cli_env, run_cli
@@ -60,17 +61,6 @@ def token_for(env: dict[str, str]) -> str:
 
 def push(client: httpx.Client, files: dict[str, bytes]) -> str:
     return push_sip(client, None, files)
-
-
-def wait_for(check, timeout: float = 180, what: str = "a condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def sip(client: httpx.Client, sip_id: str) -> dict:

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -21,22 +20,13 @@ from preserve.catalog.db import make_engine
 from preserve.catalog.models import Job
 from preserve.catalog.types import utcnow
 from storage.replication_support import CREDENTIALS, S3, Fs, bucket_name, push, write_profile
+from support.http import wait_for
 from support.moto_server import MotoServer
 from support.server import Server, cli_env, run_cli
 
 pytestmark = pytest.mark.slow
 
 BIG = os.urandom(8 * 1024 * 1024 + 3)
-
-
-def wait_for(check, timeout: float = 180, what: str = "a condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def worker(env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -14,6 +14,7 @@ import pytest
 from bag_support import bag_files, multipart, serialize
 
 from support.corpora import CORPORA_ENV
+from support.http import auth
 from support.records import metadata
 
 VERDICTS = {"valid": "accept", "warning": "warn", "invalid": "reject", "linux-only": "reject"}
@@ -33,10 +34,6 @@ def _cases() -> list:
         ident = f"{folder.parent.parent.name}/{group}/{folder.name}"
         cases.append(pytest.param(folder, VERDICTS.get(group, "skip"), id=ident, marks=marks))
     return cases
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

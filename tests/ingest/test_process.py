@@ -7,13 +7,10 @@ from __future__ import annotations
 from inspect_samples import SAMPLES
 
 from preserve.jobs.worker import drain
+from support.http import auth
 from support.records import MINIMAL_PDF, form, metadata
 
 SAFE = {name: data for name, data in SAMPLES.items() if not name.startswith("locked")}
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _ingest(rt, client, token: str, files: dict[str, bytes], workers: int, code: str) -> dict:

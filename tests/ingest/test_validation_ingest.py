@@ -16,6 +16,7 @@ from preserve.catalog.events import EventType
 from preserve.catalog.models import Event
 from preserve.cli.main import app
 from preserve.jobs.worker import drain
+from support.http import auth
 from support.records import form, metadata
 
 GOOD = {
@@ -24,10 +25,6 @@ GOOD = {
     "说明.txt": make.TEXT.encode("gb18030"),
     "扫描.png": make.image("PNG"),
 }
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

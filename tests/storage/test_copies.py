@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -30,12 +29,6 @@ from storage.replication_support import (
 from support.moto_server import MotoServer
 
 BIG = os.urandom(6 * 1024 * 1024 + 17)  # two parts of 5 MiB: a multipart upload
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ import hashlib
 import io
 import random
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -69,12 +68,6 @@ class GeneratedStream(io.RawIOBase):
 
 class SourceBroke(Exception):
     pass
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
 
 
 @pytest.fixture(params=["memory", "filesystem", "s3"])
