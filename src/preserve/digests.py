@@ -1,4 +1,4 @@
-"""Compute several digests in one pass over the bytes (DESIGN.md principle 4).
+"""Compute several digests in one pass over the bytes (docs/architecture.md principle 4).
 
 SHA-512 costs about twice SHA-256 here and hashlib releases the GIL on buffers over 2 KiB,
 so when more than one algorithm is asked for, each buffer is handed to one thread per

@@ -1,9 +1,9 @@
 """Reading what a stored AIP says about itself, every tag file checked against its signature.
 
-This is what makes the stores the truth (DESIGN.md principle 1): from a bag alone come the
-agency, the SIP and AIP identifiers, the profile, the record metadata, every payload file with
-its size, sha256 and sha512, the format identifications and the events up to packaging.
-"""
+This is what makes the stores the truth (docs/architecture.md, principle 1): from a bag alone
+come the agency, the SIP and AIP identifiers, the profile, the record metadata, every payload
+file with its size, sha256 and sha512, the format identifications and the events up to
+packaging."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rebuilding the catalogue from the AIPs of one store (DESIGN.md principle 1).
+"""Rebuilding the catalogue from the AIPs of one store (docs/architecture.md principle 1).
 
 Every bag under ``aips/`` is verified (signature, tag manifest, every tag file, payload sizes;
 with ``deep`` every payload byte) and becomes an agency (by name), a SIP, an AIP, its files with

@@ -1,4 +1,4 @@
-"""Where an AIP's files live inside every store (DESIGN.md, "Layout inside a store").
+"""Where an AIP's files live inside every store (docs/architecture.md, "Layout inside a store").
 
 ``aips/ab/cd/<aip-id>/...``: the first two hex pairs of the UUID spread AIPs over 65,536
 prefixes so no directory or S3 prefix grows to millions of entries (OCFL's hashed n-tuple idea).

@@ -1,8 +1,8 @@
 """Engines, sessions and schema upgrades.
 
-The unit of work belongs to the edge (STYLE.md): a request dependency, a job runner or a CLI
-command opens a session with :func:`session_scope`, which commits or rolls back; services never
-commit.
+The unit of work belongs to the edge (docs/architecture.md): a request dependency, a job
+runner or a CLI command opens a session with :func:`session_scope`, which commits or rolls
+back; services never commit.
 """
 
 from __future__ import annotations

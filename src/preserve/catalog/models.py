@@ -1,4 +1,5 @@
-"""The catalogue: an index over the stores (DESIGN.md principle 1), never the only copy."""
+"""The catalogue: an index over the stores (docs/architecture.md, principle 1), never the
+only copy."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A durable job queue in the catalogue database.
 
 Jobs are rows, enqueued in the same transaction as the state change that causes them, so
-nothing is lost or doubled between a database and a broker (DESIGN.md, "Scaling out").
+nothing is lost or doubled between a database and a broker (docs/architecture.md, "Scaling out").
 Workers claim with ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the
 ``BEGIN IMMEDIATE`` write lock makes claims serial. A claim is a lease: a worker that dies
 mid-job loses its lease when ``lease_until`` passes and another worker takes the job again;

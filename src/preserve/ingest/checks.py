@@ -1,6 +1,6 @@
 """The four-property report (DA/T 70-2018 四性检测) of one transfer.
 
-Each machine-checkable item of STANDARDS.md §1 that applies to a transfer over HTTP is one
+Each machine-checkable item of docs/standards.md §1 that applies to a transfer over HTTP is one
 :class:`Check`: its DA/T 70 code, its name, an outcome (pass / warn / fail) and a detail a
 person can act on. The report is stored with the SIP, returned by ``GET /v1/sips/{id}``,
 written into the AIP as ``metadata/checks.json`` and summarised in the signed receipt.

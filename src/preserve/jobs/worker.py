@@ -6,8 +6,8 @@ its job is taken again once the lease runs out. A storage error puts the job bac
 (see :func:`preserve.catalog.queue.retry_later`); any other error counts as a failed attempt.
 
 On PostgreSQL any number of workers share the queue. On the embedded SQLite catalogue one
-worker runs at a time (DESIGN.md, "Scaling out"): a second one stands by on a lock file beside
-the database and takes over when the first exits or dies.
+worker runs at a time (docs/architecture.md, "Scaling out"): a second one stands by on a
+lock file beside the database and takes over when the first exits or dies.
 """
 
 from __future__ import annotations

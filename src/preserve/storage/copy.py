@@ -1,10 +1,10 @@
 """Copying an AIP's bag to a store and proving the copy.
 
-A copy is believed only after every object has been proven (DESIGN.md principle 6): read back
-from the target and hashed here, against the catalogue's sha256 for payload files, the signed
-tag manifest for tag files, and the digest recorded at signing for the tag manifest. A target
-whose objects cannot be read back (an archive storage class) is proven instead by the server's
-checksum of the stored object matching the digest of the bytes we sent
+A copy is believed only after every object has been proven (docs/architecture.md, principle 6):
+read back from the target and hashed here, against the catalogue's sha256 for payload files, the
+signed tag manifest for tag files, and the digest recorded at signing for the tag manifest. A
+target whose objects cannot be read back (an archive storage class) is proven instead by the
+server's checksum of the stored object matching the digest of the bytes we sent
 (:class:`~preserve.storage.base.Checksumming`, ``verify_mode = "checksum"``).
 
 Re-running a copy is safe: one listing shows what the target holds already; objects present

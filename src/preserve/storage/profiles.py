@@ -1,10 +1,9 @@
 """Storage profiles: the targets an AIP is placed on and the policy it must meet.
 
-A profile is a TOML file (``storage_profiles/<name>.toml``, format in DESIGN.md). Loading is
-strict: unknown keys, duplicate target names, a policy the targets cannot meet, and a missing
-credential environment variable are refused with a message naming the problem. Secrets never
-stand in a profile; it names the environment variables that hold them.
-"""
+A profile is a TOML file (``storage_profiles/<name>.toml``, format in docs/architecture.md).
+Loading is strict: unknown keys, duplicate target names, a policy the targets cannot meet, and a
+missing credential environment variable are refused with a message naming the problem. Secrets
+never stand in a profile; it names the environment variables that hold them."""
 
 from __future__ import annotations
 
