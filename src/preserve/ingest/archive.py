@@ -19,6 +19,7 @@ from __future__ import annotations
 import tarfile
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,23 @@ from preserve.ingest.checks import Report
 from preserve.ingest.profile import UnpackLimits
 
 ZIP, TAR = "zip", "tar"
+# What reading a damaged archive raises: a bad CRC, a corrupt deflate stream, a name flagged
+# UTF-8 that is not, a truncated member.
+UNREADABLE = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    tarfile.TarError,
+    zlib.error,
+    OSError,
+    EOFError,
+    UnicodeDecodeError,
+    NotImplementedError,
+    ValueError,
+)
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc)[:200]
 
 
 @dataclass(frozen=True)
@@ -63,8 +81,8 @@ def open_archive(path: Path, kind: str) -> Iterator[Any]:
             if kind == ZIP
             else tarfile.open(path, mode="r:", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
         )
-    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
-        raise UnreadableArchive(f"the bag cannot be read as {kind}: {exc}") from exc
+    except UNREADABLE as exc:
+        raise UnreadableArchive(f"the bag cannot be read as {kind}: {_short(exc)}") from exc
     try:
         yield archive
     finally:
@@ -86,7 +104,9 @@ def raw_members(archive: Any, kind: str) -> list[tuple[str, str, int, int, Any]]
                     kind_of = "device"
                 if info.flag_bits & 0x1:
                     kind_of = "encrypted"
-                out.append((info.filename, kind_of, info.file_size, info.compress_size, info))
+                # orig_filename: zipfile cuts a name at NUL; the cut name must not pass
+                name = info.orig_filename
+                out.append((name, kind_of, info.file_size, info.compress_size, info))
         else:
             for info in archive:
                 kind_of = (
@@ -101,8 +121,8 @@ def raw_members(archive: Any, kind: str) -> list[tuple[str, str, int, int, Any]]
                     else "device"
                 )
                 out.append((info.name, kind_of, info.size, info.size, info))
-    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
-        raise UnreadableArchive(f"the bag's entries cannot be read: {exc}") from exc
+    except UNREADABLE as exc:
+        raise UnreadableArchive(f"the bag's entries cannot be read: {_short(exc)}") from exc
     return out
 
 
@@ -157,12 +177,21 @@ def _member_problem(raw: str, kind: str, limits: UnpackLimits) -> str | None:
     return None
 
 
+def safe_name(raw: str) -> str:
+    """:func:`safe_relative_path`, and no double quote either: a quote in a name is what is
+    left of a header or a form cut short (``"docs/a`` of a filename holding CRLF), and is
+    not portable to Windows."""
+    if '"' in raw:
+        raise UnsafePath(f"path {raw[:200]!r} contains a double quote")
+    return safe_relative_path(raw)
+
+
 def _clean(raw: str) -> str | None:
     name = raw[2:] if raw.startswith("./") else raw
     name = name.rstrip("/") if name.endswith("/") and not name.startswith("/") else name
     if name in ("", "."):
         return None
-    return unicodedata.normalize("NFC", safe_relative_path(name))
+    return unicodedata.normalize("NFC", safe_name(name))
 
 
 def _check_clashes(members: list[Member], report: Report) -> None:
@@ -194,21 +223,62 @@ def _check_limits(
 
 
 class BoundedReader:
-    """Reads at most ``limit`` bytes from ``stream`` and fails if there is more."""
+    """Reads at most ``limit`` bytes from ``stream`` and fails if there is more, or less, or
+    if a ZIP member's compressed data goes on past what its header declares; a damaged
+    member (bad CRC, corrupt deflate stream) is :class:`UnreadableArchive`."""
 
     def __init__(self, stream: IO[bytes], limit: int, name: str) -> None:
         self._stream, self._left, self._name = stream, limit, name
 
     def read(self, n: int) -> bytes:
-        data = self._stream.read(min(n, self._left + 1))
+        try:
+            data = self._stream.read(min(n, self._left + 1))
+        except UNREADABLE as exc:
+            raise UnreadableArchive(f"entry {self._name!r} cannot be read: {_short(exc)}") from exc
         if len(data) > self._left:
             raise UnsafePath(f"entry {self._name!r} holds more bytes than it declares")
         self._left -= len(data)
+        if not data and self._left:
+            raise UnsafePath(f"entry {self._name!r} holds fewer bytes than it declares")
+        if not data or not self._left:
+            self._check_end()
         return data
+
+    def _check_end(self) -> None:
+        """A ZIP member whose declared size lies: compressed bytes that still decode to data
+        after the declared size was read (zipfile stops there silently). Uses zipfile's
+        ZipExtFile internals; a tar member's size is its real size and has none."""
+        stream = self._stream
+        left = getattr(stream, "_compress_left", None)
+        if left is None:
+            return
+        decompressor = getattr(stream, "_decompressor", None)
+        rest = stream._read2(min(left, 65536)) if left > 0 else b""  # type: ignore[attr-defined]
+        if decompressor is None:  # stored: every byte after the declared size is a lie
+            if rest:
+                raise UnsafePath(f"entry {self._name!r}: its data does not match its header")
+            return
+        if getattr(decompressor, "eof", True) and not rest:
+            return
+        try:
+            more = decompressor.decompress(getattr(decompressor, "unconsumed_tail", b"") + rest, 1)
+        except zlib.error as exc:
+            raise UnreadableArchive(f"entry {self._name!r} cannot be read: {exc}") from exc
+        if more or not getattr(decompressor, "eof", True):
+            raise UnsafePath(f"entry {self._name!r}: its data does not match its header")
+
+    def read_all(self) -> bytes:
+        chunks = []
+        while chunk := self.read(1024 * 1024):
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 def open_member(archive: Any, kind: str, member: Member) -> IO[bytes]:
-    stream = archive.open(member.handle) if kind == ZIP else archive.extractfile(member.handle)
+    try:
+        stream = archive.open(member.handle) if kind == ZIP else archive.extractfile(member.handle)
+    except UNREADABLE as exc:
+        raise UnreadableArchive(f"entry {member.raw!r} cannot be read: {_short(exc)}") from exc
     if stream is None:
         raise UnreadableArchive(f"entry {member.raw!r} cannot be read")
     return stream

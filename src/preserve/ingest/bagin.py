@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from preserve.errors import UnreadableArchive
+from preserve.errors import UnreadableArchive, UnsafePath
 from preserve.ingest import archive as arc
 from preserve.ingest import sipbag
 from preserve.ingest.checks import Report
@@ -59,6 +59,8 @@ def unpack_bag(
             _unpack(archive, kind, members, payload_root, limits, result)
     except UnreadableArchive as exc:
         report.fail("1-13", str(exc))
+    except UnsafePath as exc:  # a member whose data does not match its header
+        report.fail("P-1", exc.detail)
     return result
 
 
@@ -126,9 +128,7 @@ def _read_tags(
     out = {}
     for member in tags:
         with arc.open_member(archive, kind, member) as stream:
-            out[member.path[len(root) :]] = arc.BoundedReader(stream, member.size, member.raw).read(
-                member.size
-            )
+            out[member.path[len(root) :]] = arc.BoundedReader(stream, member.size, member.raw).read_all()
     return out
 
 

@@ -24,11 +24,13 @@ from typing import Any
 from jsonschema.exceptions import ValidationError as SchemaViolation
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from preserve.errors import InvalidMetadata
+from preserve.errors import InvalidInput, InvalidMetadata
 from preserve.ingest.checks import Check, Report
 from preserve.ingest.profile import IngestProfile
 
 MAX_METADATA_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 ALIASES = {
     "全宗号": "fonds",
     "年度": "year",
@@ -75,15 +77,36 @@ def load_document(raw: bytes | str | None) -> dict[str, Any]:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidMetadata("metadata is not UTF-8 text") from None
-    try:
-        doc = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidMetadata(
-            f"metadata is not valid JSON: {exc.msg} at line {exc.lineno}"
-        ) from None
+    doc = parse_json(raw, "metadata", InvalidMetadata)
     if not isinstance(doc, dict):
         raise InvalidMetadata("metadata must be a JSON object")
     return doc
+
+
+def parse_json(raw: bytes | str, what: str, error: type[InvalidInput] = InvalidInput) -> Any:
+    """JSON nested at most :data:`MAX_DEPTH` deep, or ``error`` saying why not (a document
+    nested 100,000 deep is refused before the parser recurses into it)."""
+    if _depth(raw) > MAX_DEPTH:
+        raise error(f"{what} is nested more than {MAX_DEPTH} levels deep")
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise error(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except (ValueError, RecursionError):
+        raise error(f"{what} is not valid JSON") from None
+
+
+def _depth(raw: bytes | str) -> int:
+    """The deepest nesting of brackets outside strings, in one linear pass."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    depth = deepest = 0
+    for token in _JSON_TOKEN.findall(text):
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
 
 
 def normalize(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

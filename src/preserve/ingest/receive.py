@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import hashlib
 import os
 import re
@@ -26,13 +27,15 @@ from typing import BinaryIO
 import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from preserve.aip.paths import UnsafePath, safe_relative_path
+from preserve.aip.paths import UnsafePath
 from preserve.errors import InvalidInput, MalformedUpload, UnsupportedMediaType
+from preserve.ingest.archive import safe_name
 from preserve.ingest.checks import Check, Report, fail_one
 from preserve.ingest.metadata import MAX_METADATA_BYTES, InvalidMetadata
 from preserve.ingest.staging import FileTooLarge, StagedFile, StagingWriter, fsync_files
 
 BATCH_BYTES = 1024 * 1024
+_BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 
 
 @dataclass
@@ -114,9 +117,9 @@ class _PartHandler:
             if raw is None:
                 raise InvalidInput("a 'files' field has no filename")
             try:
-                relpath = safe_relative_path(raw.decode("utf-8"))
+                relpath = safe_name(raw.decode("utf-8"))
             except UnicodeDecodeError:
-                raise InvalidInput("a filename is not UTF-8") from None
+                raise UnsafePath("a filename is not UTF-8") from None
             if len(self.result.files) >= self.limits.max_files:
                 raise InvalidInput(f"more than {self.limits.max_files} files in one SIP")
             self._writer = StagingWriter(
@@ -172,6 +175,14 @@ def _close_durably(out: BinaryIO) -> None:
     out.close()
 
 
+def _b64(text: str) -> bytes | None:
+    """Strict base64, or None (``:A:`` is not a digest)."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 class BodyDigest:
     """RFC 9530 ``Content-Digest`` (sha-256 or sha-512), checked over the body as it arrives."""
 
@@ -183,8 +194,8 @@ class BodyDigest:
         if header:
             for item in header.split(","):
                 match = self._ITEM.fullmatch(item)
-                if match:
-                    self.expected = (match[1], base64.b64decode(match[2]))
+                if match and (value := _b64(match[2])) is not None:
+                    self.expected = (match[1], value)
                     break
             else:
                 self.malformed = True
@@ -198,7 +209,9 @@ class BodyDigest:
     def check(self) -> Check | None:
         report = Report()
         if self.malformed:
-            report.fail("1-12", "Content-Digest names no sha-256 or sha-512 digest")
+            report.fail(
+                "1-12", "Content-Digest names no well-formed sha-256 or sha-512 digest"
+            )
         elif self.expected is not None and self._hash is not None:
             alg, want = self.expected
             if self._hash.digest() == want:
@@ -253,6 +266,8 @@ async def receive_multipart(
             f"(application/zip, application/x-tar, application/gzip), got "
             f"{content_type or 'nothing'!r}"
         )
+    if not _BOUNDARY.fullmatch(params[b"boundary"]):
+        raise MalformedUpload("the multipart boundary is not 1 to 70 characters (RFC 2046)")
     payload_root.mkdir(parents=True, exist_ok=True)
     bag_path = bag_path or payload_root.parent.parent / "incoming" / "bag"
     handler = _PartHandler(payload_root, limits, bag_path)

@@ -37,7 +37,7 @@ from preserve.ingest import repository, uploads
 from preserve.ingest.bagin import ReceivedBag, unpack_bag
 from preserve.ingest.checks import Report, checks_failed
 from preserve.ingest.intake import Intake, check_intake, metadata_from_bag_info
-from preserve.ingest.metadata import load_document, normalize
+from preserve.ingest.metadata import load_document, normalize, parse_json
 from preserve.ingest.profile import IngestProfile
 from preserve.ingest.receive import (
     BodyDigest,
@@ -171,10 +171,7 @@ async def _receive_json(chunks) -> Received:
         body += chunk
         if len(body) > 4 * 1024 * 1024:
             raise InvalidInput("a JSON SIP request is larger than 4 MiB; send files as uploads")
-    try:
-        doc = json.loads(body)
-    except ValueError as exc:
-        raise InvalidInput(f"the JSON body is not valid JSON: {exc}") from None
+    doc = parse_json(bytes(body), "the JSON body")
     if not isinstance(doc, dict):
         raise InvalidInput("the JSON body must be an object")
     metadata = doc.get("metadata")
@@ -188,10 +185,7 @@ async def _receive_json(chunks) -> Received:
 
 
 def _uploads_field(raw: bytes) -> dict[str, str]:
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        raise InvalidInput("the uploads field is not valid JSON") from None
+    doc = parse_json(raw, "the uploads field")
     if not isinstance(doc, dict) or not all(isinstance(v, str) for v in doc.values()):
         raise InvalidInput('the uploads field must be {"path": "<upload id>", ...}')
     return doc

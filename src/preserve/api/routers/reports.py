@@ -57,10 +57,7 @@ def read_fixity_report(
     failure with its resolution. The JSON form is signed with the archive key
     (``{"report": ..., "signature": ...}``; check it with ``preserve report verify``)."""
     now = utcnow()
-    until = _aware(until) or now
-    since = _aware(since) or until - timedelta(days=30)
-    if since >= until:
-        raise InvalidInput("'from' must be before 'to'")
+    since, until = _period(since, until, now)
     grace = timedelta(hours=rt.settings.audit_overdue_grace_hours)
     policies = target_policies(rt, session)
     report = fixity_report(
@@ -71,6 +68,19 @@ def read_fixity_report(
     if format == ReportFormat.HTML:
         return HTMLResponse(render_html(report, rt.signing_key.key_id))
     return JSONResponse(sign_report(rt.signing_key, report.to_dict()))
+
+
+def _period(since: datetime | None, until: datetime | None, now: datetime):
+    """The report's period, aware; a date too near year 1 or 9999 is refused, not a 500."""
+    try:
+        until = _aware(until) or now
+        since = _aware(since) or until - timedelta(days=30)
+        if since >= until:
+            raise InvalidInput("'from' must be before 'to'")
+        (since - timedelta(days=1)).astimezone(UTC), (until + timedelta(days=1)).astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput("'from' and 'to' must lie between the years 2 and 9998") from None
+    return since, until
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -68,7 +68,7 @@ def public_keys(_: Principal = Depends(principal), rt: Runtime = Depends(runtime
 
 @router.get("/v1/log/events", response_model=list[LogEventOut], responses=PROBLEM_RESPONSES)
 def log_events(
-    after: int = Query(0, ge=0, description="Entries after this position."),
+    after: int = Query(0, ge=0, le=2**63 - 1, description="Entries after this position."),
     limit: int = Query(100, ge=1, le=1000),
     who: Principal = Depends(principal),
     session: Session = Depends(db),
