@@ -12,21 +12,29 @@ from preserve.errors import NotFound
 
 
 def get_sip(session: Session, sip_id: str, *, agency_id: int | None = None) -> Sip:
-    """``agency_id`` scopes the lookup; another agency's SIP is as unknown as a missing one."""
-    sip = session.get(Sip, sip_id)
-    if sip is None or (agency_id is not None and sip.agency_id != agency_id):
+    """``agency_id`` scopes the lookup in the same query that finds the SIP: another agency's
+    SIP is as unknown as a missing one, in content and in the statements it costs."""
+    stmt = select(Sip).where(Sip.id == sip_id)
+    if agency_id is not None:
+        stmt = stmt.where(Sip.agency_id == agency_id)
+    sip = session.scalar(stmt)
+    if sip is None:
         raise NotFound(f"no SIP {sip_id}")
     return sip
 
 
 def get_aip(session: Session, aip_id: str, *, agency_id: int | None = None) -> Aip:
+    """As :func:`get_sip`: the agency is checked by the query that finds the AIP, so its
+    files and replicas are loaded only for an AIP the caller may see."""
     stmt = (
         select(Aip)
         .where(Aip.id == aip_id)
         .options(selectinload(Aip.files), selectinload(Aip.replicas))
     )
+    if agency_id is not None:
+        stmt = stmt.where(Aip.agency_id == agency_id)
     aip = session.scalar(stmt)
-    if aip is None or (agency_id is not None and aip.agency_id != agency_id):
+    if aip is None:
         raise NotFound(f"no AIP {aip_id}")
     return aip
 

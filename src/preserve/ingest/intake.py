@@ -65,6 +65,7 @@ def check_intake(
     session: Session,
     profile: IngestProfile,
     *,
+    agency_id: int,
     metadata_raw: bytes | None,
     files: list[StagedFile],
     bag: ReceivedBag | None = None,
@@ -82,7 +83,7 @@ def check_intake(
         report.extend(check_metadata(metadata, conflicts, profile, today or dt.date.today()))
     _declared(report, submitted, files, bag)
     _package_digest(report, bag, content_digest)
-    _duplicate(session, report, metadata, profile)
+    _duplicate(session, report, metadata, profile, agency_id)
     return Intake(metadata, submitted, report, fingerprint(submitted, files, bag))
 
 
@@ -164,17 +165,21 @@ def _package_digest(report: Report, bag: ReceivedBag | None, content_digest: Che
         report.warn("1-12", "no Content-Digest header: the body's digest was not declared")
 
 
-def _duplicate(session: Session, report: Report, metadata: dict, profile: IngestProfile) -> None:
+def _duplicate(
+    session: Session, report: Report, metadata: dict, profile: IngestProfile, agency_id: int
+) -> None:
+    """1-8 over the submitter's own holdings only: another agency's codes are not its
+    business, and naming them would let any submitter probe the whole archive."""
     code = metadata.get("archival_code")
     if not isinstance(code, str) or not code:
         return
-    held = repository.aip_with_archival_code(session, code)
+    held = repository.aip_with_archival_code(session, agency_id, code)
     if held is None:
-        report.passed("1-8", f"archival code {code!r} is not yet held")
+        report.passed("1-8", f"archival code {code!r} is not yet held for this agency")
     elif profile.duplicate_archival_code == Result.FAIL:
-        report.fail("1-8", f"archival code {code!r} is already held as AIP {held}")
+        report.fail("1-8", f"archival code {code!r} is already held for this agency as AIP {held}")
     else:
-        report.warn("1-8", f"archival code {code!r} is already held as AIP {held}")
+        report.warn("1-8", f"archival code {code!r} is already held for this agency as AIP {held}")
 
 
 def _tags(bag: ReceivedBag | None) -> dict[str, bytes]:

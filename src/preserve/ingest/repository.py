@@ -26,9 +26,11 @@ def received_sip(session: Session, sip_id: str) -> Sip | None:
     return sip if sip is not None and sip.state == SipState.RECEIVED else None
 
 
-def aip_with_archival_code(session: Session, code: str) -> str | None:
-    """The id of an AIP already held under ``code``, if any."""
-    return session.scalars(select(Aip.id).where(Aip.archival_code == code).limit(1)).first()
+def aip_with_archival_code(session: Session, agency_id: int, code: str) -> str | None:
+    """The id of an AIP of this agency already held under ``code``, if any (another
+    agency's holdings are never looked at: check 1-8 must not be a probe into them)."""
+    stmt = select(Aip.id).where(Aip.agency_id == agency_id, Aip.archival_code == code)
+    return session.scalars(stmt.limit(1)).first()
 
 
 def insert_files(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -37,8 +39,12 @@ def insert_files(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(File.__table__.insert(), rows)
 
 
-def upload(session: Session, upload_id: str) -> Upload | None:
-    return session.get(Upload, upload_id)
+def upload(session: Session, upload_id: str, agency_id: int | None = None) -> Upload | None:
+    """``agency_id`` scopes the lookup in the query that finds the upload."""
+    stmt = select(Upload).where(Upload.id == upload_id)
+    if agency_id is not None:
+        stmt = stmt.where(Upload.agency_id == agency_id)
+    return session.scalar(stmt)
 
 
 def advance_upload(session: Session, upload_id: str, old: int, new: int) -> bool:

@@ -249,6 +249,7 @@ def check_and_register(
     intake = check_intake(
         session,
         profile,
+        agency_id=agency_id,
         metadata_raw=received.metadata_raw,
         files=_files(received),
         bag=received.bag,

@@ -23,6 +23,7 @@ import base64
 import os
 import threading
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -42,7 +43,7 @@ TUS_EXTENSIONS = "creation,termination,expiration"
 BATCH = 1024 * 1024
 
 _hashers: dict[str, tuple[int, MultiHasher]] = {}
-_locks: dict[str, anyio.Lock] = {}
+_locks: dict[str, _Lock] = {}
 _guard = threading.Lock()
 
 
@@ -102,18 +103,37 @@ def create(
 
 
 def get(session: Session, upload_id: str, agency_id: int | None) -> Upload:
-    upload = repository.upload(session, upload_id)
-    if upload is None or (agency_id is not None and upload.agency_id != agency_id):
+    """The upload, looked up with its agency in the same query (a foreign id costs what an
+    unknown one does)."""
+    upload = repository.upload(session, upload_id, agency_id)
+    if upload is None:
         raise NotFound(f"no upload {upload_id}")
     if upload.sip_id is not None:
         raise NotFound(f"upload {upload_id} was taken by SIP {upload.sip_id}")
     return upload
 
 
-def lock(upload_id: str) -> anyio.Lock:
-    """The lock an append holds from reading the offset to recording the new one."""
+@asynccontextmanager
+async def lock(upload_id: str) -> AsyncIterator[None]:
+    """The lock an append holds from reading the offset to recording the new one; dropped
+    when no request holds or waits for it (take it only for an upload that exists)."""
     with _guard:
-        return _locks.setdefault(upload_id, anyio.Lock())
+        entry = _locks.setdefault(upload_id, _Lock(anyio.Lock()))
+        entry.users += 1
+    try:
+        async with entry.lock:
+            yield
+    finally:
+        with _guard:
+            entry.users -= 1
+            if entry.users == 0:
+                _locks.pop(upload_id, None)
+
+
+@dataclass
+class _Lock:
+    lock: anyio.Lock
+    users: int = 0
 
 
 @dataclass

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 from starlette.requests import ClientDisconnect
 
 from preserve.api.deps import Principal, require, runtime
-from preserve.api.problems import PROBLEM_RESPONSES
+from preserve.api.problems import PROBLEM_RESPONSES, problem
 from preserve.api.units import in_transaction
 from preserve.catalog.db import session_scope
 from preserve.catalog.models import Role, Upload
@@ -89,12 +89,16 @@ async def append(
     request: Request,
     upload_offset: int = Header(ge=0),
     content_type: str = Header(default=""),
+    tus_resumable: str | None = Header(default=None),
     who: Principal = Depends(require(Role.SUBMITTER)),
     rt: Runtime = Depends(runtime),
 ) -> Response:
     """Append the body at ``Upload-Offset`` (must be the server's offset, else 409)."""
+    if tus_resumable is not None and tus_resumable.strip() != uploads.TUS_VERSION:
+        return _unsupported_version(request, tus_resumable)
     if content_type.split(";")[0].strip() != "application/offset+octet-stream":
         raise UnsupportedMediaType("PATCH bodies must be application/offset+octet-stream")
+    await in_transaction(rt, uploads.get, upload_id, who.agency_id)  # no lock for unknown ids
     async with uploads.lock(upload_id):
         upload = await in_transaction(rt, uploads.get, upload_id, who.agency_id)
         appending = uploads.start_append(upload, upload_offset)
@@ -106,6 +110,20 @@ async def append(
             await in_transaction(rt, uploads.record_offset, appending)
         upload = await in_transaction(rt, uploads.get, upload_id, who.agency_id)
     return Response(status_code=204, headers=_headers(upload))
+
+
+def _unsupported_version(request: Request, version: str) -> Response:
+    """tus 1.0.0: a request in a protocol version the server does not speak is 412."""
+    response = problem(
+        412,
+        "tus-version-unsupported",
+        "The tus protocol version is not supported",
+        f"Tus-Resumable {version[:40]!r} is not supported; this server speaks "
+        f"{uploads.TUS_VERSION}",
+        request.url.path,
+    )
+    response.headers.update({**TUS, "Tus-Version": uploads.TUS_VERSION})
+    return response
 
 
 @router.delete("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_RESPONSES)
