@@ -44,6 +44,26 @@ class Settings(BaseSettings):
     )
     max_file_bytes: int = Field(default=64 * 1024**3, ge=1)
     max_files_per_sip: int = Field(default=100_000, ge=1)
+    max_tag_file_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="One tag file of a bag (bag-info.txt, ...)."
+    )
+    max_manifest_bytes: int = Field(
+        default=32 * 1024**2, ge=1024, description="One manifest or tag manifest of a bag."
+    )
+    max_metadata_value_bytes: int = Field(
+        default=256 * 1024, ge=64, description="One metadata value (JSON or bag-info.txt)."
+    )
+    max_unpack_ratio: float = Field(
+        default=20,
+        ge=1,
+        description="Bytes unpacked from an archive per byte received (gzip, zip), at most.",
+    )
+    body_idle_timeout_seconds: float = Field(
+        default=30, gt=0, description="A request body that sends nothing this long is cut off."
+    )
+    max_concurrent_uploads_per_token: int = Field(
+        default=4, ge=1, description="Bodies (SIPs, PATCHes) one token may send at once."
+    )
     identify_workers: int = Field(default=2, ge=1)
     worker_poll_seconds: float = Field(default=0.2, gt=0)
     job_lease_seconds: int = Field(

@@ -37,7 +37,7 @@ async def submit_sip(
     """Receive, check and register one SIP. ``profile_override`` (an administrator's choice of
     storage profile for this SIP) is checked before a byte of the body is read."""
     sip_id, settings = new_id(), rt.settings
-    limits = UploadLimits(settings.max_file_bytes, settings.max_files_per_sip)
+    limits = UploadLimits.of(settings)
     try:
         agency_name, placement = await in_transaction(
             rt, submit.placement, rt.stores, agency_id, profile_override

@@ -125,10 +125,22 @@ def _read_tags(
             "P-1", f"tag files hold {total} bytes; the limit is {limits.max_tag_file_bytes}"
         )
         return {}
+    for member in tags:
+        name = member.path[len(root) :]
+        manifest = name.startswith(("manifest-", "tagmanifest-"))
+        cap = limits.max_manifest_bytes if manifest else limits.max_one_tag_bytes
+        if member.size > cap:
+            report.fail(
+                "P-1", f"tag file {name[:200]!r} holds {member.size} bytes; the limit is {cap}"
+            )
+    if report.failures:
+        return {}
     out = {}
     for member in tags:
         with arc.open_member(archive, kind, member) as stream:
-            out[member.path[len(root) :]] = arc.BoundedReader(stream, member.size, member.raw).read_all()
+            out[member.path[len(root) :]] = arc.BoundedReader(
+                stream, member.size, member.raw
+            ).read_all()
     return out
 
 

@@ -100,7 +100,7 @@ class Report:
     checks: list[Check] = field(default_factory=list)
 
     def add(self, code: str, outcome: Result, detail: str) -> Check:
-        check = Check(code, NAMES[code], outcome, detail)
+        check = Check(code, NAMES[code], outcome, clip(detail))
         self.checks.append(check)
         return check
 
@@ -141,6 +141,16 @@ class Report:
     def raise_if_failed(self) -> None:
         if self.failures:
             raise checks_failed(self)
+
+
+MAX_DETAIL = 2000
+
+
+def clip(text: str, limit: int = MAX_DETAIL) -> str:
+    """A detail short enough to answer and store: a hostile value is never echoed whole."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
 def reasons(checks: Iterable[Check]) -> list[str]:

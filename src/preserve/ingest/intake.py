@@ -22,6 +22,7 @@ from preserve.ingest.checks import Check, Report, Result
 from preserve.ingest.metadata import (
     ALIASES,
     InvalidMetadata,
+    bound_values,
     check_metadata,
     declared_files,
     load_document,
@@ -71,13 +72,16 @@ def check_intake(
     bag: ReceivedBag | None = None,
     content_digest: Check | None = None,
     today: dt.date | None = None,
+    max_value_bytes: int = 256 * 1024,
 ) -> Intake:
     report = Report()
     if bag is not None:
         report.extend(bag.report.checks)
     elif not files:
         raise NoFiles("the SIP has no 'files' field; send at least one file")
-    submitted = _submitted(metadata_raw, bag, report)
+    submitted, too_long = bound_values(_submitted(metadata_raw, bag, report), max_value_bytes)
+    for item in too_long:
+        report.fail("1-2", f"'{item}' bytes; a metadata value may hold {max_value_bytes}")
     metadata, conflicts = normalize(submitted)
     if submitted or metadata_raw is not None or bag is not None:
         report.extend(check_metadata(metadata, conflicts, profile, today or dt.date.today()))

@@ -109,6 +109,32 @@ def _depth(raw: bytes | str) -> int:
     return deepest
 
 
+def bound_values(doc: Any, cap: int, path: str = "") -> tuple[Any, list[str]]:
+    """``doc`` with every string over ``cap`` UTF-8 bytes cut to a short stand-in, and the
+    items that were: an oversized value is refused (1-2), never kept, echoed or stored whole."""
+    if isinstance(doc, str):
+        size = len(doc.encode("utf-8", "surrogatepass"))
+        if size <= cap:
+            return doc, []
+        return f"{doc[:64]}… ({size} bytes, cut)", [f"{LABELS.get(path, path)[:200]}: {size}"]
+    over: list[str] = []
+    if isinstance(doc, dict):
+        out = {}
+        for key, value in doc.items():
+            key_path = f"{path}.{key}" if path else str(key)
+            out[str(key)[:cap]], found = bound_values(value, cap, key_path)
+            over += found
+        return out, over
+    if isinstance(doc, list):
+        items = []
+        for i, value in enumerate(doc):
+            item, found = bound_values(value, cap, f"{path}[{i}]")
+            items.append(item)
+            over += found
+        return items, over
+    return doc, []
+
+
 def normalize(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """English field names and canonical values; also the fields given twice, differently."""
     out: dict[str, Any] = {}

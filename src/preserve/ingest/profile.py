@@ -57,7 +57,9 @@ class UnpackLimits:
     max_total_bytes: int
     max_expansion_ratio: float
     max_path_bytes: int
-    max_tag_file_bytes: int
+    max_tag_file_bytes: int  # all tag files together
+    max_one_tag_bytes: int = 256 * 1024  # one tag file other than a manifest (settings)
+    max_manifest_bytes: int = 32 * 1024**2  # one (tag) manifest (settings)
 
 
 @dataclass(frozen=True)

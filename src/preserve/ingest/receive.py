@@ -50,8 +50,25 @@ class ReceivedUpload:
 
 @dataclass(frozen=True)
 class UploadLimits:
+    """The bounds on one request's body and what is unpacked from it (from the settings)."""
+
     max_file_bytes: int
     max_files: int
+    max_tag_file_bytes: int = 256 * 1024
+    max_manifest_bytes: int = 32 * 1024**2
+    max_metadata_value_bytes: int = 256 * 1024
+    max_unpack_ratio: float = 20
+
+    @classmethod
+    def of(cls, settings) -> UploadLimits:
+        return cls(
+            settings.max_file_bytes,
+            settings.max_files_per_sip,
+            settings.max_tag_file_bytes,
+            settings.max_manifest_bytes,
+            settings.max_metadata_value_bytes,
+            settings.max_unpack_ratio,
+        )
 
 
 class _PartHandler:
@@ -209,9 +226,7 @@ class BodyDigest:
     def check(self) -> Check | None:
         report = Report()
         if self.malformed:
-            report.fail(
-                "1-12", "Content-Digest names no well-formed sha-256 or sha-512 digest"
-            )
+            report.fail("1-12", "Content-Digest names no well-formed sha-256 or sha-512 digest")
         elif self.expected is not None and self._hash is not None:
             alg, want = self.expected
             if self._hash.digest() == want:

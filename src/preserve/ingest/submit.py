@@ -25,7 +25,7 @@ import os
 import shutil
 import zlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import anyio
@@ -37,8 +37,8 @@ from preserve.ingest import repository, uploads
 from preserve.ingest.bagin import ReceivedBag, unpack_bag
 from preserve.ingest.checks import Report, checks_failed
 from preserve.ingest.intake import Intake, check_intake, metadata_from_bag_info
-from preserve.ingest.metadata import load_document, normalize, parse_json
-from preserve.ingest.profile import IngestProfile
+from preserve.ingest.metadata import bound_values, load_document, normalize, parse_json
+from preserve.ingest.profile import IngestProfile, UnpackLimits
 from preserve.ingest.receive import (
     BodyDigest,
     UnsupportedMediaType,
@@ -87,6 +87,7 @@ class Received:
     uploads: dict[str, str] = field(default_factory=dict)
     report: Report = field(default_factory=Report)
     content_digest: object = None
+    limits: UploadLimits | None = None
 
 
 @dataclass(frozen=True)
@@ -131,13 +132,15 @@ async def receive(
     try:
         if media in BAG_TYPES:
             size = await receive_body(chunks, incoming / "bag", limits.max_file_bytes, digest)
-            received = Received("bag", content_digest=digest.check())
+            received = Received("bag", content_digest=digest.check(), limits=limits)
             received.bag = await anyio.to_thread.run_sync(
-                _unpack, incoming / "bag", size, payload_root, profile
+                _unpack, incoming / "bag", size, payload_root, profile, limits
             )
             return received
         if media == "application/json":
-            return await _receive_json(chunks)
+            received = await _receive_json(chunks)
+            received.limits = limits
+            return received
         if media != "multipart/form-data":
             raise UnsupportedMediaType(
                 "expected multipart/form-data, application/json or a serialized bag "
@@ -149,7 +152,7 @@ async def receive(
     except BaseException:
         discard(staging, sip_id)
         raise
-    received = Received("multipart", form.metadata_raw, form.files)
+    received = Received("multipart", form.metadata_raw, form.files, limits=limits)
     received.content_digest = form.content_digest
     if form.uploads_raw is not None:
         received.uploads = _uploads_field(form.uploads_raw)
@@ -160,7 +163,7 @@ async def receive(
             raise InvalidInput("send either a 'bag' or 'files', not both")
         received.source = "bag"
         received.bag = await anyio.to_thread.run_sync(
-            _unpack, form.bag_path, form.bag_bytes, payload_root, profile
+            _unpack, form.bag_path, form.bag_bytes, payload_root, profile, limits
         )
     return received
 
@@ -191,29 +194,45 @@ def _uploads_field(raw: bytes) -> dict[str, str]:
     return doc
 
 
-def _unpack(path: Path, size: int, payload_root: Path, profile: IngestProfile) -> ReceivedBag:
-    """Undo gzip (bounded, ratio-checked), then unpack and validate the bag."""
+def _unpack(
+    path: Path, size: int, payload_root: Path, profile: IngestProfile, limits: UploadLimits | None
+) -> ReceivedBag:
+    """Undo gzip (bounded while it runs), then unpack and validate the bag."""
+    unpack = _unpack_limits(profile, limits)
     compressed_total = None
     with open(path, "rb") as f:
         magic = f.read(2)
     if magic == b"\x1f\x8b":
         tar = path.with_name("bag.tar")
-        problem = _gunzip(path, tar, profile)
+        problem = _gunzip(path, tar, unpack)
         if problem:
+            tar.unlink(missing_ok=True)
             report = Report()
             report.fail("P-1", problem)
             return ReceivedBag(report)
         path.unlink()
         path, compressed_total = tar, size
-    return unpack_bag(path, payload_root, profile.limits, compressed_total)
+    return unpack_bag(path, payload_root, unpack, compressed_total)
 
 
-def _gunzip(source: Path, target: Path, profile: IngestProfile) -> str | None:
-    limits = profile.limits
-    ceiling = min(
-        limits.max_total_bytes * 2, int(limits.max_expansion_ratio * source.stat().st_size)
+def _unpack_limits(profile: IngestProfile, limits: UploadLimits | None) -> UnpackLimits:
+    """The profile's limits, tightened by the settings' (the smaller of each)."""
+    if limits is None:
+        return profile.limits
+    own = profile.limits
+    return replace(
+        own,
+        max_expansion_ratio=min(own.max_expansion_ratio, limits.max_unpack_ratio),
+        max_one_tag_bytes=limits.max_tag_file_bytes,
+        max_manifest_bytes=limits.max_manifest_bytes,
     )
-    ceiling = max(ceiling, 64 * 1024 * 1024)
+
+
+def _gunzip(source: Path, target: Path, limits: UnpackLimits) -> str | None:
+    """Decompress, refusing as soon as the output passes ``max_expansion_ratio`` times the
+    body (1 MiB at least): a gzip bomb writes no more than that into staging."""
+    ceiling = int(limits.max_expansion_ratio * source.stat().st_size)
+    ceiling = min(max(ceiling, 1024 * 1024), limits.max_total_bytes + 64 * 1024)
     written = 0
     try:
         with gzip.open(source, "rb") as stream, open(target, "xb") as out:
@@ -221,12 +240,13 @@ def _gunzip(source: Path, target: Path, profile: IngestProfile) -> str | None:
                 written += len(data)
                 if written > ceiling:
                     return (
-                        f"the gzip body expands past {ceiling} bytes: refused as a possible "
-                        "decompression bomb"
+                        f"the gzip body expands past {ceiling} bytes "
+                        f"({limits.max_expansion_ratio:g} times its size): refused as a "
+                        "possible decompression bomb"
                     )
                 out.write(data)
     except (OSError, EOFError, zlib.error) as exc:
-        return f"the gzip body cannot be read: {exc}"
+        return f"the gzip body cannot be read: {str(exc)[:200]}"
     return None
 
 
@@ -255,6 +275,7 @@ def check_and_register(
         bag=received.bag,
         content_digest=received.content_digest,
         today=dt.date.today(),
+        max_value_bytes=_value_cap(received),
     )
     replay = _replay(session, agency_id, key, intake)
     if replay is not None:
@@ -279,6 +300,11 @@ def check_and_register(
     uploads.consume(session, staging, received.uploads, sip_id)
     session.flush()
     return Submitted(sip_id, sip.state.value)
+
+
+def _value_cap(received: Received) -> int:
+    limits = received.limits or UploadLimits(0, 0)
+    return limits.max_metadata_value_bytes
 
 
 def _record_override(session: Session, sip_id: str, agency_id: int, profile_ref: str) -> None:
@@ -319,7 +345,9 @@ def unpack_bag_upload(
     staging: Path, sip_id: str, received: Received, length: int, profile: IngestProfile
 ) -> None:
     incoming = sip_dir(staging, sip_id) / "incoming"
-    received.bag = _unpack(incoming / "bag", length, bag_dir(staging, sip_id) / "data", profile)
+    received.bag = _unpack(
+        incoming / "bag", length, bag_dir(staging, sip_id) / "data", profile, received.limits
+    )
 
 
 def _take_uploads(
@@ -381,6 +409,7 @@ def record_refusal(
         doc = load_document(received.metadata_raw)
     except InvalidInput:
         doc = metadata_from_bag_info(received.bag.info) if received.bag else {}
+    doc = bound_values(doc, _value_cap(received))[0]
     reject_on_receipt(
         session,
         repository.agency(session, agency_id),
