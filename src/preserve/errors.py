@@ -24,6 +24,8 @@ boundary where they are met, with ``raise ... from exc``.
     ├── Conflict                               409
     │   ├── IdempotencyConflict                409
     │   └── ReceiptNotReady                    409
+    ├── BodyTimeout                            408  (a request body idle or too slow)
+    ├── TooManyUploads                         429  (a token sends too many bodies at once)
     ├── RangeNotSatisfiable                    416
     ├── NotAcceptable                          406
     ├── ConfigurationError                     500  (a profile or setting that cannot work)
@@ -174,6 +176,21 @@ class IdempotencyConflict(Conflict):
 class ReceiptNotReady(Conflict):
     slug = "receipt-not-ready"
     title = "The SIP has no receipt (yet)"
+
+
+class BodyTimeout(PreserveError):
+    """The request body stopped arriving (idle past the timeout, or slower than the minimum
+    rate): the connection is cut off and nothing of the body is kept."""
+
+    slug = "body-timeout"
+    title = "The request body arrived too slowly"
+    status = 408
+
+
+class TooManyUploads(PreserveError):
+    slug = "too-many-uploads"
+    title = "Too many request bodies under way for this token"
+    status = 429
 
 
 class RangeNotSatisfiable(PreserveError):

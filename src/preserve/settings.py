@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     body_idle_timeout_seconds: float = Field(
         default=30, gt=0, description="A request body that sends nothing this long is cut off."
     )
+    body_min_bytes_per_second: float = Field(
+        default=1024,
+        ge=0,
+        description="A body slower than this on average, past the idle timeout, is cut off.",
+    )
     max_concurrent_uploads_per_token: int = Field(
         default=4, ge=1, description="Bodies (SIPs, PATCHes) one token may send at once."
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import tarfile
+import time
 from pathlib import Path
 
 import httpx
@@ -289,3 +291,54 @@ def test_foreign_ids_cost_what_unknown_ids_cost_and_1_8_stays_in_the_agency(rt, 
     check = next(c for c in mine["checks"] if c["code"] == "1-8")
     assert check["outcome"] == "warn"
     assert aip_id in check["detail"]  # the agency's own AIP may be named to itself
+
+
+def raw_post(server, token: str, head_extra: str, body: bytes, length: int) -> socket.socket:
+    """A POST /v1/sips on a raw socket announcing ``length`` bytes and sending ``body``."""
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.settimeout(30)  # a guard against a hang, not a timed assertion
+    head = (
+        f"POST /v1/sips HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: multipart/form-data; boundary=B\r\nContent-Length: {length}\r\n"
+        f"{head_extra}\r\n"
+    ).encode()
+    sock.sendall(head + body)
+    return sock
+
+
+def answer(sock: socket.socket) -> tuple[int, bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+        more = sock.recv(65536)
+        if not more:
+            break
+        data += more
+    sock.close()
+    return int(data.split(b" ", 2)[1]), data
+
+
+@pytest.mark.slow
+def test_a_body_shorter_than_its_content_length_is_answered(served):
+    server, token, tmp_path = served
+    part = b'--B\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\nxx'
+    status, data = answer(raw_post(server, token, "", part, 10_000))
+    assert status == 408, data
+    assert b"application/problem+json" in data and b"body-timeout" in data
+    staging = tmp_path / "var" / "staging"
+    assert not staging.exists() or not [f for _, _, fs in os.walk(staging) for f in fs]
+
+
+@pytest.mark.slow
+def test_a_body_dripping_below_the_minimum_rate_is_cut_off(served):
+    server, token, _ = served
+    part = b'--B\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\n'
+    sock = raw_post(server, token, "", part, 10_000)
+    try:
+        for _ in range(6):  # one byte every 0.4 s: never idle 1 s, far below 1 KiB/s
+            time.sleep(0.4)
+            sock.sendall(b"x")
+    except OSError:  # cut off already
+        pass
+    status, data = answer(sock)
+    assert status == 408, data
+    assert b"bytes/s" in data

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from preserve import __version__
 from preserve.api import problems
+from preserve.api.bodies import UploadSlots
 from preserve.api.observability import RequestLog
 from preserve.api.routers import (
     aips,
@@ -32,6 +33,7 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
         description="Digital preservation repository: push records, follow them, audit, restore.",
     )
     app.state.runtime = rt
+    app.state.upload_slots = UploadSlots()
     problems.install(app)
     app.add_middleware(RequestLog)
     modules = (system, holdings, statistics, sips, uploads, bagit_profile, aips, reports, metrics)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from preserve.api.bodies import BodyLimits, UploadSlots, guarded
 from preserve.catalog.db import session_scope
 from preserve.catalog.models import Role
 from preserve.errors import Forbidden, Unauthorized
@@ -23,6 +25,7 @@ class Principal:
     agency_id: int
     agency_name: str
     role: Role
+    token_id: int = 0
 
     @property
     def scope(self) -> int | None:
@@ -47,7 +50,7 @@ def principal(
         raise Unauthorized("send 'Authorization: Bearer <token>'")
     with session_scope(rt.sessions) as session:
         token = authenticate(session, credentials.credentials)
-        return Principal(token.agency_id, token.agency.name, token.role)
+        return Principal(token.agency_id, token.agency.name, token.role, token.id)
 
 
 def require(*roles: Role) -> Callable[..., Principal]:
@@ -60,3 +63,12 @@ def require(*roles: Role) -> Callable[..., Principal]:
         return who
 
     return check
+
+
+@asynccontextmanager
+async def guarded_body(request: Request, who: Principal) -> AsyncIterator[AsyncIterator[bytes]]:
+    """The request body under the idle/min-rate timeout, in one of the token's upload slots."""
+    limits = BodyLimits.of(runtime(request).settings)
+    slots: UploadSlots = request.app.state.upload_slots
+    async with slots.take(str(who.token_id), limits.per_token):
+        yield guarded(request.stream(), limits)

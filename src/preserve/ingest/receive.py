@@ -28,7 +28,7 @@ import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from preserve.aip.paths import UnsafePath
-from preserve.errors import InvalidInput, MalformedUpload, UnsupportedMediaType
+from preserve.errors import InvalidInput, MalformedUpload, PreserveError, UnsupportedMediaType
 from preserve.ingest.archive import safe_name
 from preserve.ingest.checks import Check, Report, fail_one
 from preserve.ingest.metadata import MAX_METADATA_BYTES, InvalidMetadata
@@ -311,7 +311,7 @@ async def receive_multipart(
     except UnsafePath as exc:
         handler.abort()
         raise fail_one("P-1", exc.detail) from None
-    except InvalidInput:
+    except PreserveError:  # refused input, a body cut off: said as it is
         handler.abort()
         raise
     except Exception as exc:

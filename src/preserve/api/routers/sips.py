@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
-from preserve.api.deps import Principal, db, require, runtime
+from preserve.api.deps import Principal, db, guarded_body, require, runtime
 from preserve.api.problems import PROBLEM_RESPONSES
 from preserve.api.schemas import SipAccepted, SipOut
 from preserve.api.submission import submit_sip
@@ -130,15 +130,16 @@ async def create_sip(
     if storage_profile is not None and who.role != Role.ADMIN:
         raise Forbidden("only an administrator may choose the storage profile of a SIP")
     try:
-        done = await submit_sip(
-            rt,
-            who.agency_id,
-            request.stream(),
-            request.headers.get("content-type", ""),
-            idempotency_key=idempotency_key,
-            content_digest=content_digest,
-            profile_override=storage_profile,
-        )
+        async with guarded_body(request, who) as body:
+            done = await submit_sip(
+                rt,
+                who.agency_id,
+                body,
+                request.headers.get("content-type", ""),
+                idempotency_key=idempotency_key,
+                content_digest=content_digest,
+                profile_override=storage_profile,
+            )
     except ClientDisconnect:  # staging is already cleaned; retry with the same key
         raise MalformedUpload("the connection closed before the body was complete") from None
     response.headers["Location"] = f"/v1/sips/{done.sip_id}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from starlette.requests import ClientDisconnect
 
-from preserve.api.deps import Principal, require, runtime
+from preserve.api.deps import Principal, guarded_body, require, runtime
 from preserve.api.problems import PROBLEM_RESPONSES, problem
 from preserve.api.units import in_transaction
 from preserve.catalog.db import session_scope
@@ -103,7 +103,8 @@ async def append(
         upload = await in_transaction(rt, uploads.get, upload_id, who.agency_id)
         appending = uploads.start_append(upload, upload_offset)
         try:
-            await uploads.write(rt.settings.staging_dir, appending, request.stream())
+            async with guarded_body(request, who) as body:
+                await uploads.write(rt.settings.staging_dir, appending, body)
         except ClientDisconnect:  # what arrived is kept; the client asks HEAD and goes on
             return Response(status_code=400, headers=TUS)
         finally:
