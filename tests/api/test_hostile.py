@@ -342,3 +342,40 @@ def test_a_body_dripping_below_the_minimum_rate_is_cut_off(served):
     status, data = answer(sock)
     assert status == 408, data
     assert b"bytes/s" in data
+
+
+def test_tus_patch_in_another_protocol_version_is_412(client, make_token):
+    headers = {**auth(make_token()), "Upload-Length": "4", "Tus-Resumable": "1.0.0"}
+    created = client.post("/v1/uploads", headers=headers)
+    assert created.status_code == 201, created.text
+    patch = client.patch(
+        created.headers["Location"],
+        content=b"abcd",
+        headers={
+            **headers,
+            "Tus-Resumable": "0.2.2",
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+        },
+    )
+    assert patch.status_code == 412
+    assert patch.headers["Tus-Version"] == "1.0.0"
+    assert patch.headers["content-type"].startswith(PROBLEM)
+
+
+def test_tus_patches_keep_no_lock(client, make_token):
+    from preserve.ingest import uploads
+
+    token = make_token()
+    headers = {**auth(token), "Tus-Resumable": "1.0.0"}
+    created = client.post("/v1/uploads", headers={**headers, "Upload-Length": "4"})
+    patch_headers = {
+        **headers,
+        "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream",
+    }
+    unknown = client.patch("/v1/uploads/nope", content=b"abcd", headers=patch_headers)
+    assert_problem(unknown, 404)
+    done = client.patch(created.headers["Location"], content=b"abcd", headers=patch_headers)
+    assert done.status_code == 204, done.text
+    assert uploads._locks == {}
