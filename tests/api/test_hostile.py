@@ -26,14 +26,11 @@ from support.hostile import (
     size_lies_zip,
     zip_of,
 )
+from support.http import auth
 from support.records import form, metadata
 from support.server import Server, cli_env, run_cli
 
 PROBLEM = "application/problem+json"
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def staged(rt) -> list[str]:
