@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import io
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -70,8 +70,15 @@ class ProfileCheck:
         return data
 
 
-def check_profile(profile: StorageProfile, open_store: Callable[[str], Store]) -> ProfileCheck:
-    checks = [check_target(t, open_store) for t in profile.targets]
+def check_profile(
+    profile: StorageProfile,
+    open_store: Callable[[str], Store],
+    held: Mapping[str, int] | None = None,
+) -> ProfileCheck:
+    """``held``: verified replicas per target in the catalogue. A target holding such
+    replicas must show AIPs: a vanished root, bucket or prefix is a failure, not a fresh store."""
+    held = held or {}
+    checks = [check_target(t, open_store, held.get(t.name, 0)) for t in profile.targets]
     healthy = {c.target for c in checks if c.ok}
     return ProfileCheck(
         profile.name,
@@ -82,11 +89,16 @@ def check_profile(profile: StorageProfile, open_store: Callable[[str], Store]) -
 
 
 def check_target(
-    target: FilesystemTarget | S3Target, open_store: Callable[[str], Store]
+    target: FilesystemTarget | S3Target, open_store: Callable[[str], Store], held: int = 0
 ) -> TargetCheck:
     check = TargetCheck(target.name, target.kind, target.site, target.media)
     try:
         store = open_store(target.name)
+        if held and not _holds_aips(target, store):
+            check.problems.append(
+                f"the catalogue counts {held} verified replicas on {target.name} but it holds "
+                "no AIP: its root, bucket or prefix has lost its objects"
+            )
         worm = _inspect(target, store, check)
         check.reachable = True
         check.probe = _read_probe(store) if worm else _write_probe(store)
@@ -94,6 +106,12 @@ def check_target(
         check.problems.append(str(exc))
         check.probe = "failed"
     return check
+
+
+def _holds_aips(target: FilesystemTarget | S3Target, store: Store) -> bool:
+    if isinstance(target, FilesystemTarget) and not Path(target.root).is_dir():
+        return False
+    return next(iter(store.list(f"{AIP_ROOT}/")), None) is not None
 
 
 def _inspect(target: FilesystemTarget | S3Target, store: Store, check: TargetCheck) -> bool:

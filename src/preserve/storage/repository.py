@@ -163,3 +163,13 @@ def failed_replicas(session: Session, limit: int) -> list[tuple[str, str]]:
         .limit(limit)
     )
     return [(aip_id, target) for aip_id, target in rows]
+
+
+def verified_counts(session: Session) -> dict[str, int]:
+    """Verified replicas per target, as the catalogue believes them."""
+    rows = session.execute(
+        select(Replica.target, func.count())
+        .where(Replica.state == ReplicaState.VERIFIED)
+        .group_by(Replica.target)
+    )
+    return {target: count for target, count in rows}
