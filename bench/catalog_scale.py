@@ -26,7 +26,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from preserve.audit.report import fixity_report
-from preserve.audit.schedule import due_batch, first_due, plan_target
+from preserve.audit.repository import due_batch
+from preserve.audit.schedule import first_due, plan_target
 from preserve.audit.targets import TargetPolicy
 from preserve.catalog.db import make_engine, make_sessionmaker, upgrade
 from preserve.catalog.models import Base

@@ -51,7 +51,7 @@ def holdings(rt, client, make_token) -> list[str]:
             archival_code="A001-WS-2024-Y-0013",
         ),
     ]
-    from preserve.audit.service import audit_all
+    from preserve.jobs.tasks.audit import audit_all
 
     assert {a.outcome.value for a in audit_all(rt)} == {"ok"}
     return [a["id"] for a in aips]

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from preserve.access.rebuild_site import Need
-from preserve.audit.service import audit_all
 from preserve.catalog.models import Event, Replica, ReplicaState
 from preserve.cli.rebuild import run_rebuild as rebuild
 from preserve.cli.rebuild import run_survey as survey
 from preserve.cli.rebuild import storage_rebuild
 from preserve.errors import InvalidInput
+from preserve.jobs.tasks.audit import audit_all
 
 SMALL = {"a/one.txt": b"one\n" * 1000, "b/二.txt": "二\n".encode() * 500, "c.bin": bytes(300_000)}
 

@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from preserve.aip import bag
 from preserve.aip.layout import aip_prefix
-from preserve.audit.service import AuditOutcome, audit_all
+from preserve.audit.service import AuditOutcome
 from preserve.catalog.events import EventType
 from preserve.catalog.models import Replica
 from preserve.catalog.repository import events_for
+from preserve.jobs.tasks.audit import audit_all
 from preserve.jobs.worker import drain
 from preserve.trust import keys
 from preserve.trust.signing import sign

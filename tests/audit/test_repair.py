@@ -159,14 +159,14 @@ def test_a_webhook_that_refuses_is_recorded_and_retried(rt, client, make_token):
         assert attempts >= 1
     with webhook_receiver() as (url, received):
         rt.settings.alert_webhook_url = url
-        from preserve.audit.alerts import redeliver
+        from preserve.jobs.tasks.audit import redeliver
 
         assert redeliver(rt) >= 1
         assert received[0][1]["kind"] == "no-good-replica"
 
 
 def test_manual_run_without_repair_leaves_the_damage_for_review(rt, client, make_token):
-    from preserve.audit.service import audit_all
+    from preserve.jobs.tasks.audit import audit_all
 
     aip_id = ingest(rt, client, make_token, files=dict(FILES))
     delete(replica_dir(rt, aip_id, BAD))
@@ -242,7 +242,7 @@ object_lock = {{ mode = "COMPLIANCE", days = 1 }}
 def test_a_replica_that_reads_whole_again_is_verified_and_its_failure_resolved(
     rt, client, make_token
 ):
-    from preserve.audit.service import audit_all
+    from preserve.jobs.tasks.audit import audit_all
 
     aip_id = ingest(rt, client, make_token)
     victim = replica_dir(rt, aip_id, BAD) / "data" / "docs" / "notice.pdf"

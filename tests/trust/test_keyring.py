@@ -14,10 +14,11 @@ from conftest import write_profile
 from preserve.access.restore import restore_aip
 from preserve.aip import bag
 from preserve.aip.layout import aip_prefix
-from preserve.audit.service import AuditOutcome, audit_all
+from preserve.audit.service import AuditOutcome
 from preserve.catalog.models import Aip, Event
 from preserve.catalog.types import utcnow
 from preserve.errors import Conflict, IntegrityError, NotFound
+from preserve.jobs.tasks.audit import audit_all
 from preserve.jobs.worker import drain
 from preserve.trust.keyring import Keyring
 from preserve.trust.signing import SM2_ALGORITHM, Signature, sign, verify

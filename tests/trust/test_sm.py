@@ -13,8 +13,9 @@ from preserve.access.restore import restore_aip
 from preserve.aip import bag
 from preserve.aip.bag import manifest_text, parse_manifest
 from preserve.aip.layout import aip_prefix
-from preserve.audit.service import AuditOutcome, audit_all
+from preserve.audit.service import AuditOutcome
 from preserve.errors import IntegrityError
+from preserve.jobs.tasks.audit import audit_all
 from preserve.jobs.worker import drain
 from preserve.trust import guomi, sm2
 from preserve.trust.signing import SM2_ALGORITHM, Signature, sign, verify

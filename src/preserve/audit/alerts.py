@@ -3,6 +3,9 @@
 The webhook is the operator's own endpoint (a chat bridge, an incident system), so the body
 names the AIP and target. Delivery is tried once when the alert is raised and again by the
 scheduler until it succeeds or the alert is a day old; the outcome is kept on the alert row.
+Delivery is three steps the edge drives (:func:`preserve.jobs.tasks.audit.deliver_alert`): read
+the body (:func:`outgoing`), POST it outside any transaction (:func:`post`), keep the outcome
+(:func:`record_delivery`).
 """
 
 from __future__ import annotations
@@ -12,12 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from preserve.audit import repository
 from preserve.catalog.models import Alert
 from preserve.catalog.types import utcnow
-from preserve.runtime import Runtime
 
 log = logging.getLogger("preserve.alerts")
 
@@ -57,25 +59,33 @@ def payload(alert: Alert) -> dict[str, Any]:
     }
 
 
-def deliver(rt: Runtime, alert_id: int) -> bool:
-    """POST one alert to the webhook; True when it was accepted (any 2xx)."""
-    url = rt.settings.alert_webhook_url
-    if not url:
-        return False
-    with rt.sessions.begin() as session:
-        alert = session.get(Alert, alert_id)
-        if alert is None or alert.delivered_at is not None:
-            return alert is not None
-        body = payload(alert)
+def outgoing(session: Session, alert_id: int) -> dict[str, Any] | None:
+    """The webhook body of an alert not delivered yet; None when there is nothing to send."""
+    alert = session.get(Alert, alert_id)
+    if alert is None or alert.delivered_at is not None:
+        return None
+    return payload(alert)
+
+
+def post(url: str, body: dict[str, Any]) -> str | None:
+    """POST one alert to the webhook (no transaction is open meanwhile): the error, or None
+    when it was accepted (any 2xx)."""
     error = _post(url, body)
-    with rt.sessions.begin() as session:
-        alert = session.get(Alert, alert_id)
-        if alert is not None:
-            alert.delivered_at = utcnow() if error is None else None
-            alert.delivery_error = error
     if error is not None:
-        log.error("alert %s not delivered to the webhook: %s", alert_id, error)
-    return error is None
+        log.error("alert %s not delivered to the webhook: %s", body.get("id"), error)
+    return error
+
+
+def record_delivery(session: Session, alert_id: int, error: str | None) -> None:
+    alert = session.get(Alert, alert_id)
+    if alert is not None:
+        alert.delivered_at = utcnow() if error is None else None
+        alert.delivery_error = error
+
+
+def to_redeliver(session: Session, now: datetime | None = None) -> list[int]:
+    """Undelivered alerts of the last day (the scheduler retries them)."""
+    return repository.undelivered_alerts(session, (now or utcnow()) - REDELIVER_FOR)
 
 
 def _post(url: str, body: dict[str, Any]) -> str | None:
@@ -86,17 +96,3 @@ def _post(url: str, body: dict[str, Any]) -> str | None:
     if not response.is_success:
         return f"HTTP {response.status_code}"
     return None
-
-
-def redeliver(rt: Runtime, now: datetime | None = None) -> int:
-    """Retry undelivered alerts of the last day (the scheduler calls this)."""
-    if not rt.settings.alert_webhook_url:
-        return 0
-    since = (now or utcnow()) - REDELIVER_FOR
-    with rt.sessions.begin() as session:
-        ids = list(
-            session.scalars(
-                select(Alert.id).where(Alert.delivered_at.is_(None), Alert.created_at >= since)
-            )
-        )
-    return sum(deliver(rt, alert_id) for alert_id in ids)

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from preserve.audit import queries
-from preserve.catalog.models import Alert, Job, JobState, Replica, ReplicaState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -91,17 +89,11 @@ def _gauges(w: _Writer, session: Session, now: datetime, grace: timedelta) -> No
         "Failed checks not yet repaired or resolved.",
         (({"target": t}, n) for t, n in sorted(queries.open_failure_counts(session).items())),
     )
-    replicas = session.execute(
-        select(Replica.target, Replica.state, func.count()).group_by(Replica.target, Replica.state)
-    )
     w.family(
         "preserve_replicas",
         "gauge",
         "Replicas by target and state.",
-        (
-            ({"target": t, "state": s.value if isinstance(s, ReplicaState) else str(s)}, n)
-            for t, s, n in sorted(replicas, key=lambda r: (r[0], str(r[1])))
-        ),
+        (({"target": t, "state": s}, n) for t, s, n in queries.replica_states(session)),
     )
     w.family(
         "preserve_replicas_overdue",
@@ -115,35 +107,21 @@ def _gauges(w: _Writer, session: Session, now: datetime, grace: timedelta) -> No
         "Replicas the scheduler should audit now.",
         (({"target": t}, n) for t, n in sorted(queries.due_now(session, now).items())),
     )
-    alerts = session.execute(
-        select(Alert.severity, func.count()).group_by(Alert.severity).order_by(Alert.severity)
-    )
     w.family(
         "preserve_alerts_total",
         "counter",
         "Alerts raised, by severity.",
-        (({"severity": s}, n) for s, n in alerts),
-    )
-    backlog = session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(
-            Job.kind == "storage.replicate",
-            Job.state.in_((JobState.QUEUED, JobState.RUNNING)),
-        )
-    )
-    pending = session.scalar(
-        select(func.count()).select_from(Replica).where(Replica.state == ReplicaState.PENDING)
+        (({"severity": s}, n) for s, n in queries.alert_counts(session)),
     )
     w.family(
         "preserve_replication_backlog",
         "gauge",
         "Replication jobs queued or running.",
-        [({}, backlog or 0)],
+        [({}, queries.replication_backlog(session))],
     )
     w.family(
         "preserve_replicas_pending",
         "gauge",
         "Replicas not yet written and verified.",
-        [({}, pending or 0)],
+        [({}, queries.pending_replicas(session))],
     )

@@ -13,8 +13,17 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
-from preserve.audit.record import OPEN
-from preserve.catalog.models import Aip, FixityCheck, FixityDaily, Replica, ReplicaState
+from preserve.audit.repository import OPEN
+from preserve.catalog.models import (
+    Aip,
+    Alert,
+    FixityCheck,
+    FixityDaily,
+    Job,
+    JobState,
+    Replica,
+    ReplicaState,
+)
 from preserve.catalog.types import UTCDateTime
 
 
@@ -210,3 +219,44 @@ def open_failure_counts(session: Session) -> dict[str, int]:
         .group_by(FixityCheck.target)
     )
     return {t: int(n) for t, n in session.execute(stmt)}
+
+
+def aip_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Aip)) or 0
+
+
+def first_check_at(session: Session) -> datetime | None:
+    return session.scalar(select(func.min(FixityCheck.checked_at)))
+
+
+def replica_states(session: Session) -> list[tuple[str, str, int]]:
+    """(target, state, replicas), sorted."""
+    stmt = select(Replica.target, Replica.state, func.count()).group_by(
+        Replica.target, Replica.state
+    )
+    rows = [
+        (t, s.value if isinstance(s, ReplicaState) else str(s), int(n))
+        for t, s, n in session.execute(stmt)
+    ]
+    return sorted(rows, key=lambda r: (r[0], r[1]))
+
+
+def alert_counts(session: Session) -> list[tuple[str, int]]:
+    """(severity, alerts raised), by severity."""
+    stmt = select(Alert.severity, func.count()).group_by(Alert.severity).order_by(Alert.severity)
+    return [(s, int(n)) for s, n in session.execute(stmt)]
+
+
+def replication_backlog(session: Session) -> int:
+    """Replication jobs queued or running."""
+    stmt = (
+        select(func.count())
+        .select_from(Job)
+        .where(Job.kind == "storage.replicate", Job.state.in_((JobState.QUEUED, JobState.RUNNING)))
+    )
+    return session.scalar(stmt) or 0
+
+
+def pending_replicas(session: Session) -> int:
+    stmt = select(func.count()).select_from(Replica).where(Replica.state == ReplicaState.PENDING)
+    return session.scalar(stmt) or 0

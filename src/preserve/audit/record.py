@@ -7,27 +7,37 @@ replica came back ok) or ``superseded`` (a later check failed again and carries 
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from preserve.audit.auditor import AuditOutcome, ReplicaAudit
+from preserve.audit.repository import (
+    OPEN,
+    PENDING,
+    REPAIRED,
+    RESOLVED,
+    SUPERSEDED,
+    UNREPAIRABLE,
+    bump_daily,
+    close_open,
+)
 from preserve.audit.schedule import reschedule
 from preserve.audit.targets import TargetPolicy
 from preserve.catalog.events import EventType, Outcome, record_event
-from preserve.catalog.models import Aip, FixityCheck, FixityDaily, ReplicaState
+from preserve.catalog.models import Aip, FixityCheck, ReplicaState
 from preserve.catalog.repository import get_replica
 from preserve.catalog.types import utcnow
 
-PENDING = "pending"
-REPAIRED = "repaired"
-UNREPAIRABLE = "unrepairable"
-RESOLVED = "resolved"
-SUPERSEDED = "superseded"
-OPEN = (PENDING, UNREPAIRABLE)
+__all__ = [
+    "OPEN",
+    "PENDING",
+    "REPAIRED",
+    "RESOLVED",
+    "SUPERSEDED",
+    "UNREPAIRABLE",
+    "bump_daily",
+    "close_open",
+    "record_audit",
+]
 
 
 def record_audit(
@@ -73,46 +83,3 @@ def record_audit(
     failures = 0 if ok else 1
     bump_daily(session, now, audit.target, checks=1, failures=failures, bytes=audit.bytes_read)
     return check
-
-
-def close_open(session: Session, aip_id: str, target: str, resolution: str, now: datetime) -> None:
-    session.execute(
-        update(FixityCheck)
-        .where(
-            FixityCheck.aip_id == aip_id,
-            FixityCheck.target == target,
-            FixityCheck.resolution.in_(OPEN),
-        )
-        .values(resolution=resolution, resolved_at=now)
-    )
-
-
-def bump_daily(
-    session: Session,
-    when: datetime,
-    target: str,
-    *,
-    checks: int = 0,
-    failures: int = 0,
-    bytes: int = 0,
-    repairs: int = 0,
-) -> None:
-    """Add to the day's counts in one statement (an upsert: safe with concurrent workers)."""
-    values = {
-        "day": when.date(),
-        "target": target,
-        "checks": checks,
-        "failures": failures,
-        "bytes_read": bytes,
-        "repairs": repairs,
-    }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(FixityDaily).values(**values)
-    table = FixityDaily.__table__.c
-    counters = ("checks", "failures", "bytes_read", "repairs")
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["day", "target"],
-        set_={name: table[name] + stmt.excluded[name] for name in counters},
-    )
-    session.execute(stmt)

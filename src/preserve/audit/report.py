@@ -13,13 +13,12 @@ import io
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from preserve.audit import queries
 from preserve.audit.auditor import AuditOutcome
 from preserve.audit.targets import TargetPolicy
-from preserve.catalog.models import Aip, FixityCheck
+from preserve.catalog.models import FixityCheck
 
 DEFAULT_GRACE = timedelta(hours=24)
 CURRENT = timedelta(minutes=5)  # a period ending this close to now is reported as of now
@@ -113,7 +112,7 @@ def fixity_report(
         generated_at=now.isoformat(),
         period_from=since.isoformat() if since else None,
         period_to=until.isoformat(),
-        aips=session.scalar(select(func.count()).select_from(Aip)) or 0,
+        aips=queries.aip_count(session),
         target_filter=target,
     )
     summaries = _summaries(session, since, until, now, target, policies or {}, grace)
@@ -179,7 +178,7 @@ def _daily(session, since, until, target) -> list[DayCount]:
     last = until.date()
     first = since.date() if since else None
     if first is None:
-        earliest = session.scalar(select(func.min(FixityCheck.checked_at)))
+        earliest = queries.first_check_at(session)
         first = earliest.date() if earliest else last
     if (last - first).days > 3660:
         first = last - timedelta(days=3660)

@@ -22,11 +22,11 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from preserve.audit import repository
 from preserve.audit.targets import TargetPolicy
-from preserve.catalog.models import Aip, AuditPacing, Replica, ReplicaState
+from preserve.catalog.models import AuditPacing, Replica
 from preserve.catalog.queue import enqueue
 from preserve.catalog.types import utcnow
 
@@ -92,34 +92,13 @@ class Plan:
 
 def schedule_new(session: Session, policy: TargetPolicy, now: datetime) -> int:
     """Give a first due time to replicas that have none yet (new, or older than the schedule)."""
-    stmt = (
-        select(Replica)
-        .where(
-            Replica.target == policy.name,
-            Replica.next_audit_at.is_(None),
-            Replica.state != ReplicaState.PENDING,
-        )
-        .limit(NEW_BATCH)
-    )
     count = 0
-    for replica in session.scalars(stmt):
+    for replica in repository.unscheduled(session, policy.name, NEW_BATCH):
         replica.audit_due_at = first_due(replica.id, replica.verified_at or now, policy.interval)
         replica.next_audit_at = replica.audit_due_at
         count += 1
     session.flush()
     return count
-
-
-def due_batch(session: Session, target: str, now: datetime, limit: int = DUE_BATCH):
-    """The replicas of ``target`` the scheduler should look at now, earliest first."""
-    stmt = (
-        select(Replica, Aip.total_bytes)
-        .join(Aip, Aip.id == Replica.aip_id)
-        .where(Replica.target == target, Replica.next_audit_at <= now)
-        .order_by(Replica.next_audit_at)
-        .limit(limit)
-    )
-    return session.execute(stmt).all()
 
 
 def plan_target(session: Session, policy: TargetPolicy, now: datetime, horizon: timedelta) -> Plan:
@@ -137,7 +116,7 @@ def plan_target(session: Session, policy: TargetPolicy, now: datetime, horizon: 
 
 
 def _plan_batch(session, policy, now, horizon, cursor, rate, plan: Plan) -> datetime:
-    for replica, size in due_batch(session, policy.name, now):
+    for replica, size in repository.due_batch(session, policy.name, now, DUE_BATCH):
         if policy.cold and replica.restore_requested_at is None:
             _sample(session, replica, policy, now, plan)
             continue

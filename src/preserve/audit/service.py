@@ -1,8 +1,13 @@
-"""Running audits: choose replicas, audit each, record the check, repair what failed.
+"""Auditing one replica in three steps, which the edges drive (the ``audit.replica`` job and
+``preserve audit run``, both in :mod:`preserve.jobs.tasks.audit`):
 
-The scheduler's jobs (:mod:`preserve.jobs.tasks.audit`) and the operator's ``preserve audit run``
-call the same functions. Each replica is read outside any transaction and its outcome recorded
-in a short one, so a long audit never holds the database's write lock.
+1. plan, in one short transaction (:func:`plan_audit`): the AIP with its files' expected digests
+   and its replicas, read and detached, and the target policies of the AIP's own profile;
+2. execute, with no session (:func:`check_replica`): read every byte of the replica back;
+3. record, in another short transaction (:func:`record_check`): event, check, replica state.
+
+So a long audit never holds the database's write lock. Cold replicas are asked for a restore
+first (:func:`request_restore`, :func:`restore_requested`) and audited once readable.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from preserve.audit import cold
+from preserve.audit import cold, repository
 from preserve.audit.auditor import (
     AuditOutcome,
     FileProblem,
@@ -21,23 +26,29 @@ from preserve.audit.auditor import (
     audit_replica,
 )
 from preserve.audit.record import record_audit
-from preserve.audit.repair import RepairResult, repair_replica
+from preserve.audit.repair import RepairResult
 from preserve.audit.schedule import RESTORE_POLL, RESTORE_TIMEOUT, schedule_new
-from preserve.audit.targets import TargetPolicy, policies_of, policy_for, target_policies
-from preserve.catalog.models import Aip, Replica, ReplicaState
+from preserve.audit.targets import TargetPolicy, policies_of, policy_for
+from preserve.catalog.models import Aip, Replica
 from preserve.catalog.repository import get_aip, get_replica
 from preserve.catalog.types import utcnow
-from preserve.runtime import Runtime
+from preserve.settings import Settings
+from preserve.storage.base import Store
+from preserve.storage.stores import Stores
+from preserve.trust.keyring import TrustedKeys
 
 __all__ = [
     "AuditOutcome",
+    "AuditPlan",
     "AuditRun",
     "FileProblem",
     "ReplicaAudit",
-    "audit_all",
+    "Selection",
     "audit_replica",
+    "check_replica",
+    "plan_audit",
     "record_audit",
-    "run_audits",
+    "record_check",
 ]
 
 
@@ -67,131 +78,107 @@ class Selection:
     due_only: bool = False
 
 
-def audit_all(
-    rt: Runtime,
-    aip_ids: list[str] | None = None,
-    target: str | None = None,
-    progress: Callable[[int], None] | None = None,
+@dataclass(frozen=True)
+class AuditPlan:
+    """One replica's audit as planned: the AIP (detached, with its files and replicas), the
+    target, and the policies of every target of the AIP's profile (repair reads the others)."""
+
+    aip: Aip
+    target: str
+    policies: dict[str, TargetPolicy]
+    settings: Settings
+
+    def policy(self, target: str | None = None) -> TargetPolicy:
+        return policy_for(self.policies, target or self.target, self.settings)
+
+    @property
+    def replica(self) -> Replica | None:
+        return next((r for r in self.aip.replicas if r.target == self.target), None)
+
+
+def plan_audit(
+    session: Session, stores: Stores, settings: Settings, aip_id: str, target: str
+) -> AuditPlan:
+    """Read what auditing ``aip_id`` on ``target`` needs; the objects outlive the session."""
+    aip = get_aip(session, aip_id)
+    session.expunge(aip)  # with its files and replicas (cascade): read-only from here on
+    policies = policies_of(stores.profile(aip.storage_profile), settings)
+    return AuditPlan(aip, target, policies, settings)
+
+
+def check_replica(
+    plan: AuditPlan,
+    store: Store,
+    trusted: TrustedKeys,
     *,
-    repair: bool = False,
-) -> list[ReplicaAudit]:
-    """Audit every replica (of the given AIPs, on the given target) and record the checks."""
-    return run_audits(rt, Selection(aip_ids, target), progress, repair=repair).audits
-
-
-def run_audits(
-    rt: Runtime,
-    selection: Selection,
-    progress: Callable[[int], None] | None = None,
-    *,
-    repair: bool = False,
-    now: datetime | None = None,
-) -> AuditRun:
-    run = AuditRun()
-    for aip_id, target in replicas_to_audit(rt, selection, now or utcnow()):
-        aip, policies = _load(rt, aip_id)
-        policy = policy_for(policies, target, rt.settings)
-        store = rt.store(aip.storage_profile, target)
-        if policy.cold and not cold.is_readable(store, aip.id):
-            cold.request_restore(store, aip.id)
-            _mark_restore_requested(rt, aip.id, target)
-            run.restores_requested.append((aip.id, target))
-            continue
-        audit = audit_and_record(rt, aip, target, policies, repair=repair, progress=progress)
-        run.audits.append(audit)
-        if audit.repair is not None:
-            run.repairs[(aip.id, target)] = audit.repair
-    return run
-
-
-def audit_and_record(
-    rt: Runtime,
-    aip: Aip,
-    target: str,
-    policies: dict[str, TargetPolicy],
-    *,
-    repair: bool,
+    workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> ReplicaAudit:
-    store = rt.store(aip.storage_profile, target)
-    workers = rt.settings.audit_workers
-    audit = audit_replica(store, aip, rt.trusted_keys(), progress, workers=workers)
+    """Re-hash every file of the plan's AIP in ``store`` (the planned target's, or a repair
+    candidate's) and check its signature; no session."""
+    audit = audit_replica(store, plan.aip, trusted, progress, workers=workers)
     audit.checked_at = utcnow()
-    with rt.sessions.begin() as session:
-        check = record_audit(session, aip, audit, policy=policy_for(policies, target, rt.settings))
-        check_id = check.id
-    if repair and audit.outcome != AuditOutcome.OK:
-        audit.repair = repair_replica(rt, aip, target, check_id, policies)
     return audit
 
 
-def run_scheduled_audit(rt: Runtime, aip_id: str, target: str) -> ReplicaAudit | None:
-    """The ``audit.replica`` job: a cold replica waits (up to a limit) until it is restored."""
-    aip, policies = _load(rt, aip_id)
-    policy = policy_for(policies, target, rt.settings)
-    replica = next((r for r in aip.replicas if r.target == target), None)
-    if replica is None:
-        return None
-    if policy.cold and replica.restore_requested_at is not None:
-        store = rt.store(aip.storage_profile, target)
-        waited = utcnow() - replica.restore_requested_at
-        if waited < RESTORE_TIMEOUT and not cold.is_readable(store, aip.id):
-            with rt.sessions.begin() as session:
-                row = get_replica(session, aip.id, target)
-                if row is not None:
-                    row.next_audit_at = utcnow() + RESTORE_POLL
-            return None
-    return audit_and_record(rt, aip, target, policies, repair=True)
+def record_check(session: Session, plan: AuditPlan, audit: ReplicaAudit) -> int:
+    """Record ``audit`` (of the plan's AIP, on ``audit.target``); the new check's id."""
+    return record_audit(session, plan.aip, audit, policy=plan.policy(audit.target)).id
 
 
-def request_restore(rt: Runtime, aip_id: str, target: str) -> int:
-    """The ``audit.restore`` job."""
-    with rt.sessions.begin() as session:
-        profile = session.scalar(select(Aip.storage_profile).where(Aip.id == aip_id))
-    if profile is None:
-        return 0
-    return cold.request_restore(rt.store(profile, target), aip_id)
+def waits_for_restore(plan: AuditPlan, store: Store) -> bool:
+    """A cold replica whose restore was asked for and is not readable yet (for up to
+    :data:`RESTORE_TIMEOUT`; after that it is audited anyway, and fails unreadable)."""
+    replica = plan.replica
+    if not plan.policy().cold or replica is None or replica.restore_requested_at is None:
+        return False
+    waited = utcnow() - replica.restore_requested_at
+    return waited < RESTORE_TIMEOUT and not cold.is_readable(store, plan.aip.id)
 
 
-def replicas_to_audit(rt: Runtime, selection: Selection, now: datetime) -> list[tuple[str, str]]:
-    with rt.sessions.begin() as session:
-        if selection.due_only:
-            for policy in target_policies(rt, session).values():
-                schedule_new(session, policy, now)
-        stmt = select(Replica.aip_id, Replica.target).where(Replica.state != ReplicaState.PENDING)
-        if selection.aip_ids:
-            stmt = stmt.where(Replica.aip_id.in_(selection.aip_ids))
-        if selection.target:
-            stmt = stmt.where(Replica.target == selection.target)
-        if selection.due_only:
-            stmt = stmt.where(Replica.next_audit_at <= now)
-        stmt = stmt.join(Aip, Aip.id == Replica.aip_id).order_by(Aip.created_at, Replica.target)
-        return [(a, t) for a, t in session.execute(stmt)]
+def needs_restore(plan: AuditPlan, store: Store) -> bool:
+    """A cold replica that cannot be read now (the operator's run asks for a restore)."""
+    return plan.policy().cold and not cold.is_readable(store, plan.aip.id)
 
 
-def selection_bytes(rt: Runtime, selection: Selection, now: datetime | None = None) -> int:
-    pairs = replicas_to_audit(rt, selection, now or utcnow())
-    ids = sorted({a for a, _ in pairs})
-    with rt.sessions.begin() as session:
-        sizes = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = session.execute(select(Aip.id, Aip.total_bytes).where(Aip.id.in_(chunk)))
-            sizes.update({aip_id: size for aip_id, size in rows})
+def request_restore(store: Store, aip_id: str) -> int:
+    """Ask the cold store for a readable copy of every object of the replica."""
+    return cold.request_restore(store, aip_id)
+
+
+def restore_requested(session: Session, aip_id: str, target: str) -> None:
+    replica = get_replica(session, aip_id, target)
+    if replica is not None:
+        replica.restore_requested_at = utcnow()
+        replica.next_audit_at = utcnow() + RESTORE_POLL
+
+
+def poll_later(session: Session, aip_id: str, target: str) -> None:
+    """Look at a replica waiting for its restore again in :data:`RESTORE_POLL`."""
+    replica = get_replica(session, aip_id, target)
+    if replica is not None:
+        replica.next_audit_at = utcnow() + RESTORE_POLL
+
+
+def storage_profile_of(session: Session, aip_id: str) -> str | None:
+    return repository.storage_profile_of(session, aip_id)
+
+
+def replicas_to_audit(
+    session: Session,
+    selection: Selection,
+    now: datetime,
+    policies: dict[str, TargetPolicy] | None = None,
+) -> list[tuple[str, str]]:
+    """(aip id, target) chosen; with ``due_only``, replicas new to the schedule (of the
+    targets in ``policies``) get their first due time first."""
+    if selection.due_only:
+        for policy in (policies or {}).values():
+            schedule_new(session, policy, now)
+    due = now if selection.due_only else None
+    return repository.replica_pairs(session, selection.aip_ids, selection.target, due)
+
+
+def selection_bytes(session: Session, pairs: list[tuple[str, str]]) -> int:
+    sizes = repository.aip_sizes(session, (a for a, _ in pairs))
     return sum(sizes.get(a, 0) for a, _ in pairs)
-
-
-def _load(rt: Runtime, aip_id: str) -> tuple[Aip, dict[str, TargetPolicy]]:
-    """The AIP with its files and replicas (detached), and its own profile's target policies."""
-    with rt.sessions.begin() as session:
-        aip = get_aip(session, aip_id)
-        session.expunge_all()
-    return aip, policies_of(rt.profile(aip.storage_profile), rt.settings)
-
-
-def _mark_restore_requested(rt: Runtime, aip_id: str, target: str) -> None:
-    with rt.sessions.begin() as session:
-        replica = get_replica(session, aip_id, target)
-        if replica is not None:
-            replica.restore_requested_at = utcnow()
-            replica.next_audit_at = utcnow() + RESTORE_POLL

@@ -10,14 +10,13 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from preserve.catalog.models import Aip
+from preserve.audit import repository
 from preserve.errors import ConfigurationError
-from preserve.runtime import Runtime
 from preserve.settings import Settings
 from preserve.storage.profiles import S3Target, StorageProfile
+from preserve.storage.stores import Stores
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +56,20 @@ def policies_of(profile: StorageProfile, settings: Settings) -> dict[str, Target
     return found
 
 
-def target_policies(rt: Runtime, session: Session) -> dict[str, TargetPolicy]:
+def target_policies(
+    session: Session, stores: Stores, settings: Settings
+) -> dict[str, TargetPolicy]:
     """Every target any AIP was placed on, or the default profile names, with its policy."""
-    refs = set(session.scalars(select(Aip.storage_profile).distinct()))
-    refs.add(rt.settings.storage_profile)
+    refs = repository.profile_refs(session)
+    refs.add(settings.storage_profile)
     found: dict[str, TargetPolicy] = {}
     for ref in sorted(refs):
         try:
-            profile = rt.profile(ref)
+            profile = stores.profile(ref)
         except ConfigurationError as exc:
             log.warning("audit: cannot load storage profile %s: %s", ref, exc)
             continue
-        for name, policy in policies_of(profile, rt.settings).items():
+        for name, policy in policies_of(profile, settings).items():
             found.setdefault(name, policy)
     return found
 

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from preserve.audit.render_html import render_html
 from preserve.audit.report import FixityReport, fixity_report, to_csv
-from preserve.audit.service import AuditOutcome, AuditRun, Selection, run_audits, selection_bytes
+from preserve.audit.service import AuditOutcome, AuditRun, Selection
 from preserve.audit.signed import sign_report, verify_report
 from preserve.audit.status import audit_status
 from preserve.audit.targets import target_policies
@@ -23,6 +23,7 @@ from preserve.catalog.types import utcnow
 from preserve.cli.common import console, fail, open_runtime
 from preserve.cli.progress import byte_progress
 from preserve.errors import IntegrityError
+from preserve.jobs.tasks.audit import bytes_of, choose, run_audits
 from preserve.settings import Settings
 from preserve.trust.keys import key_id_of, load_public_keys
 
@@ -47,9 +48,9 @@ def audit_run(
         fail("choose --due or --all, not both")
     selection = Selection(aip or None, target, due_only=due)
     with open_runtime() as rt:
-        total = selection_bytes(rt, selection)
-        with byte_progress("auditing", total) as advance:
-            run = run_audits(rt, selection, advance, repair=repair)
+        pairs = choose(rt, selection)
+        with byte_progress("auditing", bytes_of(rt, pairs)) as advance:
+            run = run_audits(rt, selection, advance, repair=repair, pairs=pairs)
     _print_run(run)
     if run.unrepaired:
         sys.exit(1)
@@ -105,7 +106,7 @@ def audit_status_command(
     """Coverage, due and overdue replicas, and open failures, per target."""
     with open_runtime() as rt, session_scope(rt.sessions) as session:
         grace = timedelta(hours=rt.settings.audit_overdue_grace_hours)
-        policies = target_policies(rt, session)
+        policies = target_policies(session, rt.stores, rt.settings)
         status = audit_status(session, policies, utcnow(), grace, target)
     if format == StatusFormat.JSON:
         print(json.dumps(status.to_dict(), indent=2, ensure_ascii=False))
@@ -152,7 +153,7 @@ def report_fixity(
         fail("--from must be before --to")
     with open_runtime() as rt, session_scope(rt.sessions) as session:
         grace = timedelta(hours=rt.settings.audit_overdue_grace_hours)
-        policies = target_policies(rt, session)
+        policies = target_policies(session, rt.stores, rt.settings)
         report = fixity_report(
             session, since, until, now, target=target, policies=policies, grace=grace
         )

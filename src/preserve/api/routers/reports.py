@@ -59,7 +59,7 @@ def read_fixity_report(
     now = utcnow()
     since, until = _period(since, until, now)
     grace = timedelta(hours=rt.settings.audit_overdue_grace_hours)
-    policies = target_policies(rt, session)
+    policies = target_policies(session, rt.stores, rt.settings)
     report = fixity_report(
         session, since, until, now, target=target, policies=policies, grace=grace
     )
