@@ -120,11 +120,7 @@ def run_audits(
     run = AuditRun()
     for aip_id, target in choose(rt, selection) if pairs is None else pairs:
         plan = _plan(rt, aip_id, target)
-        store = _store(rt, plan)
-        if needs_restore(plan, store):
-            request_restore(store, aip_id)
-            with rt.sessions.begin() as session:
-                restore_requested(session, aip_id, target)
+        if _restore_first(rt, plan):
             run.restores_requested.append((aip_id, target))
             continue
         audit = audit_and_record(rt, plan, repair=repair, progress=progress)
@@ -132,6 +128,17 @@ def run_audits(
         if audit.repair is not None:
             run.repairs[(aip_id, target)] = audit.repair
     return run
+
+
+def _restore_first(rt: Runtime, plan: AuditPlan) -> bool:
+    """A cold replica that cannot be read now: ask for a restore (its audit job comes later)."""
+    store = _store(rt, plan)
+    if not needs_restore(plan, store):
+        return False
+    request_restore(store, plan.aip.id)
+    with rt.sessions.begin() as session:
+        restore_requested(session, plan.aip.id, plan.target)
+    return True
 
 
 def audit_and_record(
