@@ -8,6 +8,7 @@ boundary where they are met, with ``raise ... from exc``.
 
     PreserveError                              500
     ├── NotFound                               404  (unknown id, or another agency's id)
+    │   └── UnknownName                        404  (a --target/--aip/--agency that names nothing)
     ├── Unauthorized                           401
     ├── Forbidden                              403
     ├── InvalidInput                           422  (the request is at fault; never retried)
@@ -54,6 +55,7 @@ class PreserveError(Exception):
     slug: ClassVar[str] = "error"
     title: ClassVar[str] = "Error"
     status: ClassVar[int] = 500
+    cli_exit: ClassVar[int] = 1  # the CLI's exit status; 2 where the command line is at fault
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -65,6 +67,15 @@ class NotFound(PreserveError):
     slug = "not-found"
     title = "Not found"
     status = 404
+
+
+class UnknownName(NotFound):
+    """A name given on the command line (a target, an AIP, an agency) that the archive does
+    not know: a typo must fail, not report a clean, empty result."""
+
+    slug = "unknown-name"
+    title = "Unknown name"
+    cli_exit = 2
 
 
 class Unauthorized(PreserveError):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from preserve.catalog.models import Aip, Event, Replica, ReplicaState, Sip
+from preserve.catalog.models import Agency, Aip, Event, Replica, ReplicaState, Sip
 from preserve.errors import NotFound
 
 
@@ -58,3 +58,16 @@ def verified_targets(session: Session, aip_id: str) -> set[str]:
 def events_for(session: Session, object_type: str, object_id: str) -> Sequence[Event]:
     stmt = select(Event).where(Event.object_type == object_type, Event.object_id == object_id)
     return session.scalars(stmt.order_by(Event.id)).all()
+
+
+def agency_names(session: Session) -> set[str]:
+    return set(session.scalars(select(Agency.name)))
+
+
+def aip_ids_present(session: Session, aip_ids: Sequence[str]) -> set[str]:
+    return set(session.scalars(select(Aip.id).where(Aip.id.in_(list(aip_ids)))))
+
+
+def replica_targets(session: Session) -> set[str]:
+    """Every target a replica names, also one no profile names any more."""
+    return set(session.scalars(select(Replica.target).distinct()))

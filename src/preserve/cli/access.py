@@ -18,7 +18,9 @@ from rich.progress import (
 from preserve.access.restore import RestoreResult
 from preserve.access.service import RestoreProgress, RestoreRun, execute_restore, record_restore
 from preserve.access.sources import load_record
-from preserve.cli.common import console, err_console, open_runtime
+from preserve.cli.common import err_console, open_runtime
+from preserve.cli.names import check_targets
+from preserve.cli.output import Format, Result, emit, format_option, output_option
 from preserve.runtime import Runtime
 
 
@@ -29,19 +31,33 @@ def restore(
         None, "--from", help="Target to restore from (default: the nearest healthy copy)."
     ),
     files: str | None = typer.Option(None, help="Only paths matching this glob."),
+    fmt: Format = format_option(),
+    output: Path | None = output_option(),
 ) -> None:
     """Restore an AIP's payload under its original paths; digests and signature verified first.
 
     Without --from, targets are tried in the profile's order (verified replicas only, those
     whose last audit failed last); a copy that fails verification is passed over for the next.
     """
-    with open_runtime() as rt, restore_progress() as progress:
-        result = run_restore(rt, aip_id, to, requested=source, pattern=files, progress=progress)
-    console.print(
+    with open_runtime() as rt:
+        with rt.sessions.begin() as session:
+            check_targets(rt, session, [source])
+        with restore_progress() as progress:
+            result = run_restore(rt, aip_id, to, requested=source, pattern=files, progress=progress)
+    summary = {
+        "aip_id": aip_id,
+        "target": result.target,
+        "files": result.files,
+        "bytes": result.bytes,
+        "destination": str(to),
+    }
+    line = (
         f"restored {result.files} files ({result.bytes} bytes) of {aip_id} "
-        f"from {result.target} to {to}",
-        highlight=False,
+        f"from {result.target} to {to}"
     )
+    result = Result("restore", list(summary), [summary], data=summary, lines=[line])
+    result.show_table = False
+    emit(result, fmt, output)
 
 
 def run_restore(

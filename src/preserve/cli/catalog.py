@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -10,11 +9,11 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
 
 from preserve.access import rebuild_catalog as rebuild
 from preserve.access.rebuild_catalog import LOST, CatalogRebuildReport, RebuildOptions
-from preserve.cli.common import console, err_console, open_runtime
+from preserve.cli.common import err_console, open_runtime
+from preserve.cli.output import Format, Result, emit, format_option, hidden_alias, output_option
 from preserve.errors import PreserveError
 from preserve.runtime import Runtime
 
@@ -39,8 +38,10 @@ def catalog_rebuild(
         help="Verify signatures with the key inside each signature document (only when the "
         "archive's key directory was lost too; the key ids are in the report).",
     ),
-    report_path: Path | None = typer.Option(None, "--report", help="Write the JSON report here."),
-    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    fmt: Format = format_option(),
+    output: Path | None = output_option(),
+    report_path: Path | None = hidden_alias("--report", "Old spelling: write the JSON report."),
+    json_out: bool = typer.Option(False, "--json", hidden=True, help="Old: --format json."),
 ) -> None:
     """Fill an empty catalogue from the self-describing AIPs of one store, verifying each.
 
@@ -67,12 +68,10 @@ def catalog_rebuild(
             tick=lambda n: bars.advance(task, n),
             on_total=lambda n: bars.update(task, total=n),
         )
-    if report_path is not None:
-        report_path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
-    if json_out:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        _print(report)
+    result = _result(report)
+    if report_path is not None:  # the old --report: the JSON beside what is printed
+        report_path.write_text(result.json_text(), encoding="utf-8")
+    emit(result, Format.JSON if json_out else fmt, output)
     if report.unverifiable:
         sys.exit(1)
 
@@ -119,11 +118,8 @@ def _catalogue_one(rt: Runtime, store, aip_id, trusted, options, report) -> None
     rebuild.count_catalogued(report, found)
 
 
-def _print(report: CatalogRebuildReport) -> None:
-    table = Table(title=f"catalogue rebuilt from {report.source}")
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    rows = [
+def _result(report: CatalogRebuildReport) -> Result:
+    counts = [
         ("AIPs in the store", report.aips_in_store),
         ("AIPs catalogued", report.aips_catalogued),
         ("already catalogued (resume)", report.already_catalogued),
@@ -134,13 +130,14 @@ def _print(report: CatalogRebuildReport) -> None:
         *((f"whole copies on {t}", n) for t, n in sorted(report.replicas.items())),
         ("unverifiable (left out)", len(report.unverifiable)),
     ]
-    for what, count in rows:
-        table.add_row(what, str(count))
-    console.print(table)
-    for item in report.unverifiable:
-        console.print(f"[bold red]UNVERIFIABLE[/] {item['aip_id']}: {item['reason']}")
-    console.print("[bold]lost[/] (no bag carries it):")
-    for what, why in report.lost.items():
-        console.print(f"  - {what}: {why}", highlight=False)
-    for what, why in report.approximated.items():
-        console.print(f"[bold]approximated[/] {what}: {why}", highlight=False)
+    lines = [f"UNVERIFIABLE {i['aip_id']}: {i['reason']}" for i in report.unverifiable]
+    lines.append("lost (no bag carries it):")
+    lines += [f"  - {what}: {why}" for what, why in report.lost.items()]
+    lines += [f"approximated {what}: {why}" for what, why in report.approximated.items()]
+    return Result(
+        f"catalogue rebuilt from {report.source}",
+        ["what", "count"],
+        [{"what": what, "count": n} for what, n in counts],
+        data=report.to_dict(),
+        lines=lines,
+    )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import enum
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from rich.table import Table
 
 from preserve.access.drill import (
     DrillReport,
@@ -20,15 +17,10 @@ from preserve.access.drill import (
     record_drill,
 )
 from preserve.access.drill_report import duration, to_csv, to_html
-from preserve.cli.common import console, err_console, open_runtime
+from preserve.cli.common import err_console, open_runtime
+from preserve.cli.names import check_targets
+from preserve.cli.output import Format, Result, emit, format_option, output_option
 from preserve.runtime import Runtime
-
-
-class DrillFormat(enum.StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
-    HTML = "html"
 
 
 def drill(
@@ -41,12 +33,14 @@ def drill(
     scratch: Path | None = typer.Option(
         None, help="Scratch directory for the restores (default: <data dir>/drill)."
     ),
-    format: DrillFormat = typer.Option(DrillFormat.TABLE, help="table, json, csv or html."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="Write the report here."),
+    fmt: Format = format_option(),
+    output: Path | None = output_option(),
 ) -> None:
     """Restore a random sample of AIPs from each off-site target into a scratch area, verify and
     time them, delete them, and print the recovery-time report. Exits 1 if any restore failed."""
     with open_runtime() as rt:
+        with rt.sessions.begin() as session:
+            check_targets(rt, session, target or [])
         root = scratch or rt.settings.resolved_data_dir / "drill"
         with Progress(
             "[progress.description]{task.description}",
@@ -65,7 +59,7 @@ def drill(
                 seed=seed,
                 on_sample=lambda s: bars.advance(task, 1),
             )
-    _emit(report, format, output)
+    emit(_result(report), fmt, output)
     if report.failed:
         sys.exit(1)
 
@@ -91,44 +85,34 @@ def run_drill(
     return plan.report
 
 
-def _emit(report: DrillReport, fmt: DrillFormat, output: Path | None) -> None:
-    if fmt == DrillFormat.TABLE:
-        _table(report)
-        text = None
-    elif fmt == DrillFormat.JSON:
-        text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    elif fmt == DrillFormat.CSV:
-        text = to_csv(report)
-    else:
-        text = to_html(report)
-    if text is None:
-        return
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        console.print(f"drill report written to {output}", highlight=False)
-
-
-def _table(report: DrillReport) -> None:
-    table = Table(title=f"recovery drill, profile {report.profile} (seed {report.seed})")
-    for column in ("target", "site", "media", "held", "sampled", "failed", "MB/s", "full restore"):
-        table.add_column(column)
-    for t in report.targets:
-        table.add_row(
-            t.target,
-            t.site,
-            t.media,
-            f"{t.aips_held} AIPs, {t.bytes_held} B",
-            str(len(t.samples)),
-            f"[bold red]{t.failed}[/]" if t.failed else "0",
-            "n/a" if t.throughput_mb_s is None else f"{t.throughput_mb_s:.1f}",
-            duration(t.estimated_full_restore_seconds),
-        )
-    console.print(table)
-    for t in report.targets:
-        for s in t.samples:
-            if not s.ok:
-                console.print(f"[bold red]FAIL[/] {t.target} {s.aip_id}: {s.detail}")
+def _result(report: DrillReport) -> Result:
+    rows = [
+        {
+            "target": t.target,
+            "site": t.site,
+            "media": t.media,
+            "held": f"{t.aips_held} AIPs, {t.bytes_held} B",
+            "sampled": len(t.samples),
+            "failed": t.failed,
+            "MB/s": "n/a" if t.throughput_mb_s is None else f"{t.throughput_mb_s:.1f}",
+            "full restore": duration(t.estimated_full_restore_seconds),
+        }
+        for t in report.targets
+    ]
+    lines = [
+        f"FAIL {t.target} {s.aip_id}: {s.detail}"
+        for t in report.targets
+        for s in t.samples
+        if not s.ok
+    ]
     verdict = "passed" if not report.failed else f"FAILED: {report.failed} restores failed"
-    console.print(f"drill {verdict}", highlight=False)
+    return Result(
+        f"recovery drill, profile {report.profile} (seed {report.seed})",
+        list(rows[0]) if rows else ["target"],
+        rows,
+        data=report.to_dict(),
+        lines=[*lines, f"drill {verdict}"],
+        render_csv=lambda: to_csv(report),
+        render_html=lambda: to_html(report),
+        styles={"failed": lambda r: "bold red" if r["failed"] else ""},
+    )

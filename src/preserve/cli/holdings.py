@@ -4,6 +4,7 @@ from the catalogue directly, with the same filters."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -21,7 +22,8 @@ from preserve.access.holdings.queries import AIPS, SIPS, Kind, list_page
 from preserve.catalog.db import session_scope
 from preserve.catalog.repository import get_aip
 from preserve.cli.common import open_runtime
-from preserve.cli.output import Format, print_page, to_json
+from preserve.cli.names import check_agency, check_targets
+from preserve.cli.output import Format, format_option, output_option, print_page, to_json
 
 sips_app = typer.Typer(help="Submission packages: list and search.", no_args_is_help=True)
 aips_app = typer.Typer(help="Archival packages: list, search and show.", no_args_is_help=True)
@@ -42,7 +44,8 @@ _DATE_TO = typer.Option(None, "--date-to", help="Record date on or before (YYYY-
 _SORT = typer.Option(None, help="ingested, -ingested, archival_code, -archival_code, relevance.")
 _LIMIT = typer.Option(DEFAULT_LIMIT, help="Rows per page (at most 1000).")
 _CURSOR = typer.Option(None, help="The next cursor a previous page printed.")
-_FORMAT = typer.Option(Format.TABLE, "--format", help="table, json or csv.")
+_FORMAT = format_option()
+_OUTPUT = output_option()
 
 
 def _date(value: str | None, name: str) -> Any:
@@ -54,17 +57,20 @@ def _date(value: str | None, name: str) -> Any:
         raise InvalidListing(f"{name} must be YYYY-MM-DD, not {value!r}") from None
 
 
-def _run(kind: Kind, filters: dict[str, Any], sort, limit, cursor, fmt: Format) -> None:
+def _run(kind: Kind, filters: dict[str, Any], sort, limit, cursor, fmt: Format, output) -> None:
     filters["date_from"] = _date(filters["date_from"], "--date-from")
     filters["date_to"] = _date(filters["date_to"], "--date-to")
     wanted = Filters(**{k: v for k, v in filters.items() if v not in (None, "")})
     order = resolve_sort(Sort(sort) if sort else None, wanted)
     with open_runtime() as rt, session_scope(rt.sessions) as session:
+        check_agency(session, wanted.agency)
+        check_targets(rt, session, [wanted.target] if kind is AIPS else [])
         page = list_page(session, kind, wanted, order, check_limit(limit), cursor)
         item = aip_item if kind is AIPS else sip_item
         rows = [item(x, page.matched.get(x.id)) for x in page.items]
     columns = AIP_COLUMNS if kind is AIPS else SIP_COLUMNS
-    print_page(rows, columns + (["matched_fields"] if wanted.q else []), page.next_cursor, fmt)
+    columns = columns + (["matched_fields"] if wanted.q else [])
+    print_page(rows, columns, page.next_cursor, fmt, output, title=f"{kind.name.upper()}s")
 
 
 @aips_app.command("list")
@@ -86,12 +92,13 @@ def aips_list(
     limit: int = _LIMIT,
     cursor: str | None = _CURSOR,
     fmt: Format = _FORMAT,
+    output: Path | None = _OUTPUT,
 ) -> None:
     """List or search AIPs, one page at a time (the next cursor goes to stderr, or into JSON)."""
     filters = dict(locals())
-    for name in ("sort", "limit", "cursor", "fmt"):
+    for name in ("sort", "limit", "cursor", "fmt", "output"):
         filters.pop(name)
-    _run(AIPS, filters, sort, limit, cursor, fmt)
+    _run(AIPS, filters, sort, limit, cursor, fmt, output)
 
 
 @sips_app.command("list")
@@ -110,12 +117,13 @@ def sips_list(
     limit: int = _LIMIT,
     cursor: str | None = _CURSOR,
     fmt: Format = _FORMAT,
+    output: Path | None = _OUTPUT,
 ) -> None:
     """List or search SIPs, one page at a time (the next cursor goes to stderr, or into JSON)."""
     filters = dict(locals())
-    for name in ("sort", "limit", "cursor", "fmt"):
+    for name in ("sort", "limit", "cursor", "fmt", "output"):
         filters.pop(name)
-    _run(SIPS, filters, sort, limit, cursor, fmt)
+    _run(SIPS, filters, sort, limit, cursor, fmt, output)
 
 
 @aips_app.command("show")

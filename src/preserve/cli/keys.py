@@ -8,11 +8,11 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from preserve.catalog.db import session_scope
 from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.cli.common import console, open_runtime
+from preserve.cli.output import Format, Result, emit, format_option, hidden_alias, output_option
 from preserve.trust.duties import Duty, cli_agent
 from preserve.trust.signing import ALGORITHM, SM2_ALGORITHM
 
@@ -25,11 +25,6 @@ class Algorithm(StrEnum):
 
 
 ALGORITHMS = {Algorithm.ED25519: ALGORITHM, Algorithm.SM2: SM2_ALGORITHM}
-
-
-class KeysFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
 
 
 def _record(rt, type_: EventType, key_id: str, detail: str) -> None:
@@ -46,30 +41,30 @@ def _record(rt, type_: EventType, key_id: str, detail: str) -> None:
 
 
 @keys_app.command("list")
-def keys_list(format: KeysFormat = typer.Option(KeysFormat.TABLE, help="table or json.")) -> None:
+def keys_list(fmt: Format = format_option(), output: Path | None = output_option()) -> None:
     """Every key the archive has used: which signs now, which are retired or revoked."""
     with open_runtime() as rt:
         rt.signing_key  # noqa: B018 - the first key is made on first use
         infos = rt.keyring.list()
-    if format == KeysFormat.JSON:
-        print(json.dumps([i.to_dict() for i in infos], indent=2))
-        return
-    table = Table(title="archive keys")
-    for column in ("key id", "algorithm", "status", "created", "revoked from", "reason"):
-        table.add_column(column)
-    for i in infos:
-        status = "current" if i.current else ("retired" if i.retired_at else "trusted")
-        if i.revoked_from:
-            status = "revoked"
-        table.add_row(
-            i.key_id,
-            i.algorithm,
-            status,
-            i.created_at.isoformat() if i.created_at else "",
-            i.revoked_from.isoformat() if i.revoked_from else "",
-            i.revocation_reason or "",
-        )
-    console.print(table)
+    rows = [
+        {
+            "key_id": i.key_id,
+            "algorithm": i.algorithm,
+            "status": _status(i),
+            "created": i.created_at,
+            "revoked_from": i.revoked_from,
+            "reason": i.revocation_reason,
+        }
+        for i in infos
+    ]
+    columns = ["key_id", "algorithm", "status", "created", "revoked_from", "reason"]
+    emit(Result("archive keys", columns, rows, data=[i.to_dict() for i in infos]), fmt, output)
+
+
+def _status(info) -> str:
+    if info.revoked_from:
+        return "revoked"
+    return "current" if info.current else ("retired" if info.retired_at else "trusted")
 
 
 @keys_app.command("rotate")
@@ -114,7 +109,8 @@ def keys_revoke(
 
 @keys_app.command("export-public")
 def keys_export_public(
-    out: Path | None = typer.Option(None, help="Write here instead of standard output."),
+    output: Path | None = output_option(),
+    out: Path | None = hidden_alias("--out", "Old spelling of --output."),
 ) -> None:
     """Every public key with its status, as JSON (private keys never leave the data directory)."""
     with open_runtime() as rt:
@@ -122,6 +118,7 @@ def keys_export_public(
         doc = {"keys": [i.to_dict() for i in rt.keyring.list()]}
         _record(rt, EventType.KEY_EXPORT, "all", f"{len(doc['keys'])} public keys exported")
     text = json.dumps(doc, indent=2) + "\n"
+    out = output or out
     if out is None:
         print(text, end="")
     else:

@@ -102,7 +102,7 @@ def main() -> None:
     try:
         app()
     except PreserveError as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else exc.title)
+        _fail(str(exc).splitlines()[0] if str(exc) else exc.title, exc.cli_exit)
     except KeyboardInterrupt:
         _fail("interrupted", code=130)
     sys.exit(0)

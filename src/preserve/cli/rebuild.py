@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from rich.table import Table
 
 from preserve.access import rebuild_site as site
 from preserve.access.rebuild_site import Need, RebuildReport, SitePlan
 from preserve.access.sources import load_record
 from preserve.catalog.db import after_commit
-from preserve.cli.common import console, err_console, open_runtime
+from preserve.cli.common import err_console, open_runtime
+from preserve.cli.names import check_targets
+from preserve.cli.output import Format, Result, emit, format_option, output_option
 from preserve.cli.progress import byte_progress
 from preserve.ingest.staging import discard
 from preserve.runtime import Runtime
@@ -33,22 +34,27 @@ def storage_rebuild(
     deep: bool = typer.Option(
         False, help="Re-read every object already on the target instead of trusting sizes."
     ),
-    json_out: bool = typer.Option(False, "--json", help="Print the plan or report as JSON."),
+    fmt: Format = format_option(),
+    output: Path | None = output_option(),
+    json_out: bool = typer.Option(False, "--json", hidden=True, help="Old: --format json."),
 ) -> None:
     """Copy every AIP that belongs on TARGET from verified replicas, each verified by read-back.
 
     Safe to run again: AIPs already whole and verified are skipped, a half-copied one is
     completed. Exits 1 if any AIP could not be copied.
     """
+    fmt = Format.JSON if json_out else fmt
     with open_runtime() as rt:
+        with rt.sessions.begin() as session:
+            check_targets(rt, session, [target, source])
         with count_progress(f"surveying {target}") as tick:
             plan = run_survey(rt, target, deep=deep, tick=tick)
         if dry_run:
-            _print_plan(plan, json_out)
+            emit(_plan_result(plan), fmt, output)
             return
         with byte_progress(f"rebuilding {target}", plan.bytes_to_copy) as advance:
             report = run_rebuild(rt, plan, source=source, progress=advance)
-    _print_report(report, json_out)
+    emit(_report_result(report), fmt, output)
     if report.failed:
         sys.exit(1)
 
@@ -110,41 +116,43 @@ def count_progress(description: str) -> Iterator[Callable[[], None]]:
         yield lambda: bars.advance(task, 1)
 
 
-def _print_plan(plan: SitePlan, json_out: bool) -> None:
-    if json_out:
-        items = [
-            {"aip_id": i.aip_id, "need": i.need.value, "bytes": i.bytes, "detail": i.detail}
-            for i in plan.items
-        ]
-        doc = {"target": plan.target, "to_copy": len(plan.to_copy), "items": items}
-        print(json.dumps({**doc, "bytes_to_copy": plan.bytes_to_copy}, indent=2))
-        return
+def _plan_result(plan: SitePlan) -> Result:
+    items = [
+        {"aip_id": i.aip_id, "need": i.need.value, "bytes": i.bytes, "detail": i.detail}
+        for i in plan.items
+    ]
+    doc = {"target": plan.target, "to_copy": len(plan.to_copy), "items": items}
     counts = Counter(i.need for i in plan.items)
-    table = Table(title=f"{plan.target}: what a rebuild would copy")
-    for column in ("aip", "need", "bytes", "detail"):
-        table.add_column(column)
-    for item in plan.to_copy:
-        table.add_row(item.aip_id, item.need.value, str(item.bytes), item.detail)
-    console.print(table)
     summary = ", ".join(f"{counts[n]} {n.value}" for n in Need if counts[n])
-    console.print(
+    line = (
         f"{len(plan.items)} AIPs belong on {plan.target}: {summary or 'none'}; "
-        f"would copy {len(plan.to_copy)} ({plan.bytes_to_copy} payload bytes)",
-        highlight=False,
+        f"would copy {len(plan.to_copy)} ({plan.bytes_to_copy} payload bytes)"
+    )
+    to_copy = {i.aip_id for i in plan.to_copy}
+    return Result(
+        f"{plan.target}: what a rebuild would copy",
+        ["aip_id", "need", "bytes", "detail"],
+        [i for i in items if i["aip_id"] in to_copy],
+        data={**doc, "bytes_to_copy": plan.bytes_to_copy},
+        lines=[line],
     )
 
 
-def _print_report(report: RebuildReport, json_out: bool) -> None:
-    if json_out:
-        print(json.dumps(report.to_dict(), indent=2))
-        return
-    for failure in report.failed:
-        console.print(f"[bold red]FAIL[/] {failure.aip_id}: {failure.detail}", highlight=False)
+def _report_result(report: RebuildReport) -> Result:
+    lines = [f"FAIL {f.aip_id}: {f.detail}" for f in report.failed]
     if report.stopped_early:
-        console.print(f"[bold red]stopped early[/]: {report.stopped_early}", highlight=False)
-    console.print(
+        lines.append(f"stopped early: {report.stopped_early}")
+    lines.append(
         f"{report.target}: {report.surveyed} AIPs belong here, {report.already_present} already "
         f"present, {len(report.copied)} copied ({report.bytes_copied} payload bytes), "
-        f"{len(report.failed)} failed, in {report.seconds:.1f}s",
-        highlight=False,
+        f"{len(report.failed)} failed, in {report.seconds:.1f}s"
+    )
+    rows = [{"aip_id": f.aip_id, "detail": f.detail} for f in report.failed]
+    return Result(
+        f"rebuild of {report.target}",
+        ["aip_id", "detail"],
+        rows,
+        data=report.to_dict(),
+        lines=lines,
+        show_table=False,
     )

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import html
-import json
 import sys
 from dataclasses import asdict
 from datetime import timedelta
-from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 from sqlalchemy.orm import Session
 
 from preserve.catalog.types import utcnow
 from preserve.cli import rebuild
 from preserve.cli.common import console, err_console, open_runtime
+from preserve.cli.names import check_targets
+from preserve.cli.output import Format, Result, emit, format_option, output_option
 from preserve.errors import ConfigurationError
 from preserve.runtime import Runtime
 from preserve.storage.check import ProfileCheck, check_profile
@@ -36,17 +34,11 @@ storage_app = typer.Typer(help="Storage targets, profiles and replication.", no_
 storage_app.command("rebuild")(rebuild.storage_rebuild)
 
 
-class Format(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
-    HTML = "html"
-
-
 @storage_app.command("check")
 def storage_check(
     profile: str | None = typer.Argument(None, help="Profile name or path; default: the default."),
-    format: Format = typer.Option(Format.TABLE, help="table, json, csv or html."),
+    fmt: Format = format_option(),
+    output: Path | None = output_option(),
 ) -> None:
     """Probe every target of a profile: reachable, write/read/delete (read-only on WORM),
     versioning and Object Lock, and whether the healthy targets can meet the policy.
@@ -56,21 +48,22 @@ def storage_check(
         loaded = rt.profile(ref)
         with err_console.status(f"checking {len(loaded.targets)} targets of {loaded.name}"):
             result = check_profile(loaded, lambda name: rt.store(ref, name))
-    _print_check(result, format)
+    emit(_check_result(result), fmt, output)
     if not (result.ok and result.policy_met_by_healthy_targets):
         sys.exit(1)
 
 
 @storage_app.command("status")
 def storage_status_command(
-    format: Format = typer.Option(Format.TABLE, help="table, json, csv or html."),
+    fmt: Format = format_option(),
+    output: Path | None = output_option(),
 ) -> None:
     """Replicas per target, the replication backlog, the oldest waiting copy, outages and
     failures, from the catalogue (no store is contacted)."""
     with open_runtime() as rt, rt.sessions.begin() as session:
         known = _known_targets(rt, session)
         status = storage_status(session, known, utcnow())
-    _print_status(status, format)
+    emit(_status_result(status), fmt, output)
 
 
 @storage_app.command("reconcile")
@@ -81,45 +74,46 @@ def storage_reconcile(
     abort_uploads_after_hours: float | None = typer.Option(
         None, help="Abort unfinished multipart uploads older than this many hours."
     ),
-    format: Format = typer.Option(Format.TABLE, help="table, json, csv or html."),
+    fmt: Format = format_option(),
+    output: Path | None = output_option(),
 ) -> None:
     """List objects the catalogue does not know and expected copies that are missing; queue
     the missing copies again. Exits 1 when anything was found."""
     after = abort_uploads_after_hours
     older = timedelta(hours=after) if after is not None else None
     with open_runtime() as rt, err_console.status(f"listing {target} against the catalogue"):
+        with rt.sessions.begin() as session:
+            check_targets(rt, session, [target])
         report = reconcile(
             rt, target, profile_ref=profile, dry_run=dry_run, abort_uploads_older_than=older
         )
-    _print_reconcile(report, format)
+    emit(_reconcile_result(report), fmt, output)
     if report.unknown or report.missing:
         sys.exit(1)
 
 
 @storage_app.command("profiles")
 def storage_profiles(
-    format: Format = typer.Option(Format.TABLE, help="table or json."),
+    fmt: Format = format_option(),
+    output: Path | None = output_option(),
 ) -> None:
     """The profiles in the profiles directory, their policy and targets, and bound agencies."""
     with open_runtime() as rt, rt.sessions.begin() as session:
         entries = list_profiles(session, rt.stores)
-    if format == Format.JSON:
-        print(json.dumps([asdict(e) for e in entries], indent=2, ensure_ascii=False))
-        return
-    table = Table(title="storage profiles")
-    for column in ("name", "default", "policy", "targets", "agencies", "problem"):
-        table.add_column(column)
-    for e in entries:
-        policy = ", ".join(f"{k}={v}" for k, v in e.policy.items())
-        table.add_row(
-            e.name,
-            "yes" if e.is_default else "",
-            policy,
-            "\n".join(e.targets),
-            ", ".join(e.agencies),
-            e.error or "",
-        )
-    console.print(table)
+    rows = [
+        {
+            "name": e.name,
+            "default": "yes" if e.is_default else "",
+            "policy": ", ".join(f"{k}={v}" for k, v in e.policy.items()),
+            "targets": ", ".join(e.targets),
+            "agencies": ", ".join(e.agencies),
+            "problem": e.error or "",
+        }
+        for e in entries
+    ]
+    columns = ["name", "default", "policy", "targets", "agencies", "problem"]
+    data = [asdict(e) for e in entries]
+    emit(Result("storage profiles", columns, rows, data=data), fmt, output)
 
 
 @storage_app.command("assign")
@@ -171,7 +165,7 @@ def _known_targets(rt: Runtime, session: Session) -> list[str]:
 # -- rendering ----------------------------------------------------------------------------
 
 
-def _print_check(result: ProfileCheck, format: Format) -> None:
+def _check_result(result: ProfileCheck) -> Result:
     columns = [
         "target",
         "kind",
@@ -208,18 +202,11 @@ def _print_check(result: ProfileCheck, format: Format) -> None:
     lines = [f"problem {t.target}: {p}" for t in result.targets for p in t.problems]
     lines += [f"note {t.target}: {n}" for t in result.targets for n in t.notes]
     lines.append(f"policy {policy}: the healthy targets {verdict} meet it")
-    _render(
-        f"storage check of profile {result.profile}",
-        columns,
-        rows,
-        result.to_dict(),
-        format,
-        lines,
-        narrow=10,
-    )
+    title = f"storage check of profile {result.profile}"
+    return _result(title, columns, rows, result.to_dict(), lines, narrow=10)
 
 
-def _print_status(status: StorageStatus, format: Format) -> None:
+def _status_result(status: StorageStatus) -> Result:
     columns = [
         "target",
         "verified",
@@ -247,10 +234,10 @@ def _print_status(status: StorageStatus, format: Format) -> None:
     if status.oldest_first_copy:
         summary += f" (oldest {status.oldest_first_copy})"
     lines.append(summary + f"; failures: {len(status.failures)}")
-    _render("storage status", columns, rows, status.to_dict(), format, lines, narrow=9)
+    return _result("storage status", columns, rows, status.to_dict(), lines, narrow=9)
 
 
-def _print_reconcile(report: ReconcileReport, format: Format) -> None:
+def _reconcile_result(report: ReconcileReport) -> Result:
     columns = ["finding", "aip", "detail"]
     rows = [
         ["unknown object", key.split("/", 1)[0], key.split("/", 1)[1]] for key in report.unknown
@@ -278,54 +265,21 @@ def _print_reconcile(report: ReconcileReport, format: Format) -> None:
         f"{report.aips_expected} expected AIPs complete; {len(report.unknown)} unknown "
         f"objects; {len(report.missing)} missing copies" + (" (dry run)" if report.dry_run else "")
     )
-    _render(f"reconcile {report.target}", columns, rows, report.to_dict(), format, [summary])
+    return _result(f"reconcile {report.target}", columns, rows, report.to_dict(), [summary])
 
 
-def _render(
+def _result(
     title: str,
     columns: list[str],
     rows: list[list[str]],
     data: dict,
-    format: Format,
     lines: list[str],
     narrow: int | None = None,
-) -> None:
+) -> Result:
     """JSON and CSV carry everything; the table shows the first ``narrow`` columns, and the
     lines (problems, outages, the summary) follow it."""
-    if format == Format.JSON:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-    elif format == Format.CSV:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    elif format == Format.HTML:
-        print(_html(title, columns, rows, lines))
-    else:
-        table = Table(title=title)
-        for column in columns[:narrow]:
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*row[:narrow])
-        console.print(table)
-        for line in lines:
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def _html(title: str, columns: list[str], rows: list[list[str]], lines: list[str]) -> str:
-    """One self-contained page: no outside assets, printable."""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>" for r in rows
-    )
-    notes = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>body{{font:14px sans-serif;margin:2em}}"
-        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:3px 6px;"
-        "text-align:left;vertical-align:top}th{background:#eee}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><table><thead><tr>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table><ul>{notes}</ul></body></html>"
-    )
+    dicts = [dict(zip(columns, row, strict=True)) for row in rows]
+    return Result(title, columns, dicts, data=data, lines=lines, table_columns=columns[:narrow])
 
 
 def _yn(value: bool | None) -> str:

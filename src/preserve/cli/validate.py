@@ -4,19 +4,18 @@ fails."""
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
-from enum import StrEnum
+from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from preserve.access.sources import candidate_targets, load_record
 from preserve.catalog.db import session_scope
 from preserve.catalog.repository import get_aip, list_aips
-from preserve.cli.common import console, fail, open_runtime
-from preserve.ingest.checks import Result
+from preserve.cli.common import fail, open_runtime
+from preserve.cli.names import check_targets
+from preserve.cli.output import Format, Result, emit, format_option, output_option
+from preserve.ingest.checks import Result as Outcome
 from preserve.ingest.profile import load_profile
 from preserve.ingest.validation import Validation
 from preserve.ingest.validation.events import record_validation_events
@@ -26,17 +25,12 @@ from preserve.runtime import Runtime
 COLUMNS = ("aip", "path", "puid", "family", "outcome", "where", "detail", "tool")
 
 
-class ReportFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
-
-
 def validate(
     aip_id: str | None = typer.Argument(None, help="The AIP to validate."),
     all_: bool = typer.Option(False, "--all", help="Every AIP in the catalogue."),
     target: str | None = typer.Option(None, help="Read from this target (default: nearest)."),
-    format: ReportFormat = typer.Option(ReportFormat.TABLE, help="table, json or csv."),
+    fmt: Format = format_option(),
+    output: Path | None = output_option(),
 ) -> None:
     """Re-run the format validators (check 3-4) over stored AIPs and report; the AIPs are not
     changed."""
@@ -45,11 +39,12 @@ def validate(
     rows: list[tuple[str, Validation]] = []
     with open_runtime() as rt:
         with rt.sessions.begin() as session:
+            check_targets(rt, session, [target])
             ids = [a.id for a in list_aips(session)] if all_ else [get_aip(session, aip_id).id]
         for one in ids:
             rows += [(one, v) for v in _validate_aip(rt, one, target)]
-    _render(rows, format)
-    if any(v.outcome == Result.FAIL for _, v in rows):
+    emit(_result(rows), fmt, output)
+    if any(v.outcome == Outcome.FAIL for _, v in rows):
         sys.exit(1)
 
 
@@ -77,25 +72,18 @@ def _validate_aip(rt: Runtime, aip_id: str, target: str | None) -> list[Validati
     return found
 
 
-def _render(rows: list[tuple[str, Validation]], format: ReportFormat) -> None:
+_STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+
+
+def _result(rows: list[tuple[str, Validation]]) -> Result:
     dicts = [{"aip": aip, **v.to_dict()} for aip, v in rows]
-    if format == ReportFormat.JSON:
-        print(json.dumps(dicts, indent=2, ensure_ascii=False))
-        return
-    if format == ReportFormat.CSV:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(COLUMNS)
-        for d in dicts:
-            writer.writerow([d[c] or "" for c in COLUMNS])
-        return
-    table = Table(title="check 3-4: format validation")
-    for column in COLUMNS[:-1]:
-        table.add_column(column)
-    styles = {"pass": "green", "warn": "yellow", "fail": "bold red"}
-    for d in dicts:
-        cells = [str(d[c] or "") for c in COLUMNS[:-1]]
-        cells[4] = f"[{styles[d['outcome']]}]{d['outcome']}"
-        table.add_row(*cells)
-    console.print(table)
     counts = {r: sum(d["outcome"] == r for d in dicts) for r in ("pass", "warn", "fail")}
-    console.print(f"{len(dicts)} files: " + ", ".join(f"{n} {r}" for r, n in counts.items()))
+    summary = f"{len(dicts)} files: " + ", ".join(f"{n} {r}" for r, n in counts.items())
+    return Result(
+        "check 3-4: format validation",
+        list(COLUMNS),
+        dicts,
+        lines=[summary],
+        table_columns=list(COLUMNS[:-1]),
+        styles={"outcome": lambda d: _STYLES.get(d["outcome"], "")},
+    )

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
-from enum import StrEnum
+from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from preserve.cli.common import console, open_runtime
+from preserve.cli.output import Format, Result, emit, format_option, output_option
 from preserve.jobs.tasks.trust import run_checkpoint
 from preserve.jobs.tasks.trust import verify_log as verify_event_log
 from preserve.trust.duties import Duty, cli_agent
@@ -19,32 +17,13 @@ from preserve.trust.logverify import LogReport
 verify_app = typer.Typer(help="Verify the tamper-evident event log.", no_args_is_help=True)
 
 
-class ReportFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
-
-
 @verify_app.command("log")
-def verify_log(
-    format: ReportFormat = typer.Option(ReportFormat.TABLE, help="table, json or csv."),
-) -> None:
+def verify_log(fmt: Format = format_option(), output: Path | None = output_option()) -> None:
     """Replay the hash chain, check it against the signed checkpoints in every store, and
     name the first entry that was edited, deleted, inserted or reordered; exit 1 if any."""
     with open_runtime() as rt:
         report = verify_event_log(rt, agent=cli_agent(Duty.AUDITOR))
-    if format == ReportFormat.JSON:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    elif format == ReportFormat.CSV:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["severity", "kind", "seq", "event_id", "source", "detail"])
-        for f in report.findings:
-            d = f.to_dict()
-            writer.writerow(
-                [d[k] for k in ("severity", "kind", "seq", "event_id", "source", "detail")]
-            )
-    else:
-        _print_table(report)
+    emit(_result(report), fmt, output)
     if not report.ok:
         sys.exit(1)
 
@@ -58,29 +37,22 @@ def verify_checkpoint() -> None:
     console.print(f"{made}; written to {len(run.written)} stores", highlight=False)
 
 
-def _print_table(report: LogReport) -> None:
-    if report.findings:
-        table = Table(title="event log findings")
-        for column in ("severity", "kind", "entry", "event id", "where", "detail"):
-            table.add_column(column)
-        for f in report.findings:
-            d = f.to_dict()
-            table.add_row(
-                d["severity"], d["kind"], str(f.seq or ""), f.event_id or "", f.source, f.detail
-            )
-        console.print(table)
-    console.print(
+COLUMNS = ["severity", "kind", "seq", "event_id", "source", "detail"]
+
+
+def _result(report: LogReport) -> Result:
+    lines = [
         f"{report.entries} entries, head #{report.head_seq} {report.head_hash[:16]}…, "
         f"{report.checkpoints_verified} checkpoints verified up to #{report.checkpointed_to} "
-        f"in {len(report.stores)} stores",
-        highlight=False,
-    )
+        f"in {len(report.stores)} stores"
+    ]
     if report.ok:
-        console.print("[green]the event log is intact[/]")
+        lines.append("the event log is intact")
     else:
         first = report.first
         where = f"#{first.seq}" if first.seq is not None else f"event {first.event_id}"
-        console.print(
-            f"[bold red]FIRST BAD ENTRY[/] {where}: {first.kind.value} — {first.detail}",
-            highlight=False,
-        )
+        lines.append(f"FIRST BAD ENTRY {where}: {first.kind.value} — {first.detail}")
+    rows = [f.to_dict() for f in report.findings]
+    styles = {"severity": lambda r: "bold red"}
+    title = "event log findings"
+    return Result(title, COLUMNS, rows, data=report.to_dict(), lines=lines, styles=styles)
