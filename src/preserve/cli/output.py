@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -35,7 +36,7 @@ class Format(enum.StrEnum):
     HTML = "html"
 
 
-_MIN_CELL = 12  # a column narrower than this folds its values into unreadable slivers
+_LONGEST_WORD = 40  # a word (an id, a timestamp) up to this long is never split in a table
 
 
 def format_option(default: Format = Format.TABLE) -> Any:
@@ -127,12 +128,13 @@ def emit(result: Result, fmt: Format, output: Path | None = None) -> None:
 def print_table(result: Result, out: Console) -> None:
     columns = result.table_columns or result.columns
     cells = [[text(r.get(c)) for c in columns] for r in result.rows]
-    if result.show_table and result.rows and _too_wide(columns, cells, out.width):
+    widths = _min_widths(columns, cells)
+    if result.show_table and result.rows and sum(widths) + 3 * len(widths) + 1 > out.width:
         _print_records(result.title, columns, result.rows, cells, result.styles, out)
     elif result.show_table and (result.rows or not result.lines):
         table = Table(title=result.title or None, title_justify="left")
-        for column in columns:
-            table.add_column(column, overflow="fold")
+        for column, width in zip(columns, widths, strict=True):
+            table.add_column(column, overflow="fold", min_width=width)
         for row, values in zip(result.rows, cells, strict=True):
             table.add_row(*_styled(columns, row, values, result.styles))
         out.print(table)
@@ -140,23 +142,28 @@ def print_table(result: Result, out: Console) -> None:
         out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def _too_wide(columns: list[str], cells: list[list[str]], width: int) -> bool:
-    need = 1
+def _min_widths(columns: list[str], cells: list[list[str]]) -> list[int]:
+    """Each column's narrowest width that splits no word (ids, timestamps, numbers); a table
+    that cannot give every column that much is printed as records instead."""
+    widths = []
     for i, column in enumerate(columns):
-        longest = max([len(column), *(len(row[i]) for row in cells)])
-        need += min(longest, _MIN_CELL) + 3
-    return need > width
+        words = [w for row in cells for w in row[i].split()] + column.split()
+        widths.append(min(max((cell_len(w) for w in words), default=1), _LONGEST_WORD))
+    return widths
 
 
 def _print_records(title, columns, rows, cells, styles, out: Console) -> None:
+    """One block per row, ``column  value``, values wrapped in their own column."""
     if title:
         out.print(title, markup=False, highlight=False)
-    pad = max(len(c) for c in columns)
     for row, values in zip(rows, cells, strict=True):
         out.print("-" * min(out.width, 40), markup=False, highlight=False)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
         for column, value in zip(columns, _styled(columns, row, values, styles), strict=True):
-            out.print(f"{column:<{pad}}  ", end="", markup=False, highlight=False)
-            out.print(value, highlight=False, soft_wrap=False, overflow="fold")
+            grid.add_row(column, value)
+        out.print(grid)
 
 
 def _styled(columns, row, values, styles) -> list[str]:

@@ -8,7 +8,8 @@ from typing import Any
 
 import typer
 
-from preserve.cli.common import console, err_console
+from preserve.cli.common import err_console
+from preserve.cli.output import Format, Result, emit, format_option, hidden_alias, output_option
 from preserve.errors import IntegrityError, InvalidInput
 from preserve.ingest import receipt as receipts
 
@@ -77,10 +78,13 @@ def describe(receipt: dict[str, Any]) -> str:
 @receipt_app.command("verify")
 def verify(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The receipt JSON."),
-    key: Path | None = typer.Option(None, help="The archive's public key (PEM)."),
+    public_key: Path | None = typer.Option(None, help="The archive's public key (PEM)."),
+    key: Path | None = hidden_alias("--key", "Old spelling of --public-key."),
     keys_json: Path | None = typer.Option(None, help="Saved output of GET /v1/keys."),
     url: str | None = typer.Option(None, help="The archive's URL: fetch GET /v1/keys."),
     token: str | None = typer.Option(None, envvar="PRESERVE_TOKEN", help="API token for --url."),
+    fmt: Format = format_option(),
+    output: Path | None = output_option(),
 ) -> None:
     """Check FILE's signature over its canonical JSON with the archive's key."""
     try:
@@ -88,6 +92,7 @@ def verify(
     except ValueError as exc:
         raise IntegrityError(f"{file} is not JSON: {exc}") from None
     trusted = None
+    key = public_key or key
     if key is not None:
         trusted = trusted_from_pem(key)
     elif keys_json is not None:
@@ -99,8 +104,13 @@ def verify(
     receipt = receipts.check(document, trusted)
     if trusted is None:
         err_console.print(
-            "warning: checked against the key embedded in the receipt only; pass --key, "
+            "warning: checked against the key embedded in the receipt only; pass --public-key, "
             "--keys-json or --url to check it is the archive's"
         )
     key_id = document["signature"]["key_id"]
-    console.print(f"receipt verified (key {key_id}): {describe(receipt)}", highlight=False)
+    summary = {"verified": True, "key_id": key_id, "embedded_key_only": trusted is None}
+    summary |= {k: receipt[k] for k in ("sip_id", "aip_id", "agency", "file_count", "total_bytes")}
+    line = f"receipt verified (key {key_id}): {describe(receipt)}"
+    emit(
+        Result("receipt", list(summary), [summary], summary, [line], show_table=False), fmt, output
+    )

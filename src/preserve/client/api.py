@@ -87,6 +87,22 @@ class Client:
                 time.sleep(min(2**attempt, 30))
         raise AssertionError("unreachable")
 
+    def check(self) -> list[dict[str, Any]]:
+        """One cheap authenticated request (``GET /v1/keys``), tried once: a wrong URL or
+        token is found in a second, before any file is hashed. Returns the archive's keys."""
+        try:
+            response = self.http.get("/v1/keys", timeout=30)
+        except httpx.TransportError as exc:
+            raise TransportFailed(f"cannot reach {self.http.base_url}: {exc}") from exc
+        raise_for_problem(response)
+        try:
+            keys = response.json()
+        except ValueError:
+            keys = None
+        if not isinstance(keys, list):
+            raise TransportFailed(f"{self.http.base_url} does not answer as a preserve archive")
+        return keys
+
     def _json(self, path: str, **params: Any) -> Any:
         response = self.call("GET", path, params={k: v for k, v in params.items() if v is not None})
         raise_for_problem(response)
