@@ -7,7 +7,7 @@ import re
 from audit_support import BAD, GOOD, ingest, make_due, replica_dir, scheduled_round
 from test_repair import flip_byte
 
-SAMPLE = re.compile(r'^[a-z_]+(\{([a-z_]+="[^"\\]*",?)*\})? -?\d+(\.\d+)?$')
+SAMPLE = re.compile(r'^[a-z_]+(\{([a-z_]+="[^"\\]*",?)*\})? -?\d+(\.\d+)?(e[+-]?\d+)?$')
 
 
 def parse(text: str) -> dict[str, float]:

@@ -3,7 +3,8 @@
 A plain ASGI middleware (not Starlette's ``BaseHTTPMiddleware``, which buffers streamed
 bodies): it sets :data:`preserve.logs.request_id` for the request, answers it in
 ``X-Request-ID``, and logs method, path, status, duration and bytes sent when the response
-ends. The query string is not logged.
+ends, and counts and times it for ``/metrics`` (:mod:`preserve.api.http_metrics`). The
+query string is not logged.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from preserve.api import http_metrics
 from preserve.logs import accept_request_id, request_id
 
 log = logging.getLogger("preserve.access")
@@ -46,6 +48,8 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            http_metrics.observe(scope, outcome["status"], seconds)
             log.info(
                 "%s %s %s",
                 scope.get("method"),
@@ -55,7 +59,7 @@ class RequestLog:
                     "method": scope.get("method"),
                     "path": scope.get("path"),
                     "status": outcome["status"],
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "duration_ms": round(seconds * 1000, 1),
                     "bytes_sent": outcome["bytes"],
                 },
             )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from preserve.api import http_metrics
 from preserve.api.deps import db, runtime
 from preserve.audit.metrics import CONTENT_TYPE, render
 from preserve.catalog.types import utcnow
@@ -19,6 +20,8 @@ router = APIRouter(tags=["system"])
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
 def metrics(session: Session = Depends(db), rt: Runtime = Depends(runtime)) -> Response:
     """Audits, failures, repairs, overdue replicas, bytes read, alerts and replication backlog
-    in the Prometheus text format. Labels are targets and outcomes, never record names or ids."""
+    in the Prometheus text format, then this process's HTTP and process metrics. Labels are
+    targets, outcomes and route templates, never record names or ids."""
     grace = timedelta(hours=rt.settings.audit_overdue_grace_hours)
-    return Response(render(session, utcnow(), grace), media_type=CONTENT_TYPE)
+    text = render(session, utcnow(), grace) + http_metrics.render()
+    return Response(text, media_type=CONTENT_TYPE)
