@@ -8,29 +8,17 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
-from preserve.catalog.repository import agency_names, aip_ids_present, replica_targets
-from preserve.errors import ConfigurationError, UnknownName
+from preserve.catalog.repository import agency_names, aip_ids_present
+from preserve.errors import UnknownName
 from preserve.runtime import Runtime
-from preserve.storage.repository import profiles_in_use
-
-
-def known_targets(rt: Runtime, session: Session) -> set[str]:
-    """The targets of the default profile, of every profile AIPs were placed under, and every
-    target a replica names."""
-    names = replica_targets(session)
-    for ref in {rt.settings.storage_profile} | profiles_in_use(session):
-        try:
-            names.update(t.name for t in rt.profile(ref).targets)
-        except ConfigurationError:
-            continue  # a broken profile is reported by the commands that use it
-    return names
+from preserve.storage.placement import known_targets
 
 
 def check_targets(rt: Runtime, session: Session, targets: Iterable[str | None]) -> None:
     wanted = [t for t in targets if t]
     if not wanted:
         return
-    known = known_targets(rt, session)
+    known = known_targets(session, rt.stores)
     _check("target", wanted, known)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from preserve.catalog.models import Agency
+from preserve.catalog.repository import replica_targets
 from preserve.errors import ConfigurationError, NotFound, UnknownProfile
 from preserve.storage import repository as repo
 from preserve.storage.profiles import load_profile
@@ -91,3 +92,15 @@ def _entry(path: Path, is_default: bool, bound: dict[str, list[str]]) -> Profile
 
 def _is_plain_name(ref: str) -> bool:
     return bool(ref) and "/" not in ref and "\\" not in ref and not ref.endswith(".toml")
+
+
+def known_targets(session: Session, stores: Stores) -> set[str]:
+    """The targets of the default profile, of every profile AIPs were placed under, and every
+    target a replica names (also one no profile names any more)."""
+    names = replica_targets(session)
+    for ref in {stores.default_profile} | repo.profiles_in_use(session):
+        try:
+            names.update(t.name for t in stores.profile(ref).targets)
+        except ConfigurationError:
+            continue  # a broken profile is reported by the commands that load it
+    return names
