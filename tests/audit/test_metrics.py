@@ -74,3 +74,16 @@ def test_overdue_and_alerts_show_in_metrics(rt, client, make_token):
         session.execute(update(Replica).values(audit_due_at=utcnow() - timedelta(days=3)))
     values = parse(client.get("/metrics").text)
     assert values[f'preserve_replicas_overdue{{target="{GOOD}"}}'] == 1
+
+
+def test_every_configured_target_and_outcome_has_a_series_before_its_first_event(client):
+    values = parse(client.get("/metrics").text)
+
+    for target in (GOOD, BAD):
+        assert values[f'preserve_fixity_checks_total{{target="{target}"}}'] == 0
+        for outcome in ("mismatch", "missing", "unreadable", "signature-invalid"):
+            series = f'preserve_fixity_failures_total{{outcome="{outcome}",target="{target}"}}'
+            assert values[series] == 0
+        assert values[f'preserve_replicas{{state="failed",target="{target}"}}'] == 0
+        assert values[f'preserve_replicas_overdue{{target="{target}"}}'] == 0
+    assert values['preserve_alerts_total{severity="critical"}'] == 0

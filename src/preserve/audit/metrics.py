@@ -13,6 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from preserve.audit import queries
+from preserve.audit.alerts import CRITICAL, WARNING
+from preserve.audit.auditor import AuditOutcome
+from preserve.catalog.models import ReplicaState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -48,9 +51,27 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def render(session: Session, now: datetime, grace: timedelta) -> str:
+FAILURES = [o.value for o in AuditOutcome if o is not AuditOutcome.OK]
+STATES = [s.value for s in ReplicaState]
+
+
+def _per_target(found: dict[str, int], targets: Iterable[str]) -> list[tuple[dict, int]]:
+    """Every configured target, at 0 when nothing happened on it yet: ``increase()`` needs the
+    series to exist before the first event to see that event."""
+    return [({"target": t}, found.get(t, 0)) for t in sorted(set(found) | set(targets))]
+
+
+def render(session: Session, now: datetime, grace: timedelta, targets: Iterable[str] = ()) -> str:
+    """``targets``: the configured targets, each given a zero series for every outcome and
+    state (the catalogue alone names only the targets and outcomes seen so far)."""
+    targets = set(targets)
     w = _Writer()
     totals = queries.totals(session)
+    for t in targets - set(totals):
+        totals[t] = (0, 0, 0)
+    failures = queries.failure_counts(session)
+    for key in ((t, o) for t in {t for t, _ in failures} | targets for o in FAILURES):
+        failures.setdefault(key, 0)
     w.family(
         "preserve_fixity_checks_total",
         "counter",
@@ -67,10 +88,7 @@ def render(session: Session, now: datetime, grace: timedelta) -> str:
         "preserve_fixity_failures_total",
         "counter",
         "Failed fixity checks, by target and outcome.",
-        (
-            ({"target": t, "outcome": o}, n)
-            for (t, o), n in sorted(queries.failure_counts(session).items())
-        ),
+        (({"target": t, "outcome": o}, n) for (t, o), n in sorted(failures.items())),
     )
     w.family(
         "preserve_fixity_repairs_total",
@@ -78,40 +96,42 @@ def render(session: Session, now: datetime, grace: timedelta) -> str:
         "Replicas repaired from a verified replica.",
         (({"target": t}, r) for t, (_c, _b, r) in sorted(totals.items())),
     )
-    _gauges(w, session, now, grace)
+    _gauges(w, session, now, grace, targets)
     return w.text()
 
 
-def _gauges(w: _Writer, session: Session, now: datetime, grace: timedelta) -> None:
+def _gauges(
+    w: _Writer, session: Session, now: datetime, grace: timedelta, targets: set[str]
+) -> None:
     w.family(
         "preserve_fixity_failures_open",
         "gauge",
         "Failed checks not yet repaired or resolved.",
-        (({"target": t}, n) for t, n in sorted(queries.open_failure_counts(session).items())),
+        _per_target(queries.open_failure_counts(session), targets),
     )
     w.family(
         "preserve_replicas",
         "gauge",
         "Replicas by target and state.",
-        (({"target": t, "state": s}, n) for t, s, n in queries.replica_states(session)),
+        _replica_states(session, targets),
     )
     w.family(
         "preserve_replicas_overdue",
         "gauge",
         "Replicas past their audit due time by more than the grace period.",
-        (({"target": t}, n) for t, n in sorted(queries.overdue(session, now - grace).items())),
+        _per_target(queries.overdue(session, now - grace), targets),
     )
     w.family(
         "preserve_replicas_audit_due",
         "gauge",
         "Replicas the scheduler should audit now.",
-        (({"target": t}, n) for t, n in sorted(queries.due_now(session, now).items())),
+        _per_target(queries.due_now(session, now), targets),
     )
     w.family(
         "preserve_alerts_total",
         "counter",
         "Alerts raised, by severity.",
-        (({"severity": s}, n) for s, n in queries.alert_counts(session)),
+        (({"severity": s}, n) for s, n in sorted(_alerts(session).items())),
     )
     w.family(
         "preserve_replication_backlog",
@@ -125,3 +145,14 @@ def _gauges(w: _Writer, session: Session, now: datetime, grace: timedelta) -> No
         "Replicas not yet written and verified.",
         [({}, queries.pending_replicas(session))],
     )
+
+
+def _replica_states(session: Session, targets: set[str]) -> list[tuple[dict, int]]:
+    found = {(t, s): n for t, s, n in queries.replica_states(session)}
+    for key in ((t, s) for t in {t for t, _ in found} | targets for s in STATES):
+        found.setdefault(key, 0)
+    return [({"target": t, "state": s}, n) for (t, s), n in sorted(found.items())]
+
+
+def _alerts(session: Session) -> dict[str, int]:
+    return {CRITICAL: 0, WARNING: 0, **dict(queries.alert_counts(session))}

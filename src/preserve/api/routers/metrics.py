@@ -13,6 +13,7 @@ from preserve.api.deps import db, runtime
 from preserve.audit.metrics import CONTENT_TYPE, render
 from preserve.catalog.types import utcnow
 from preserve.runtime import Runtime
+from preserve.storage.placement import known_targets
 
 router = APIRouter(tags=["system"])
 
@@ -23,5 +24,6 @@ def metrics(session: Session = Depends(db), rt: Runtime = Depends(runtime)) -> R
     in the Prometheus text format, then this process's HTTP and process metrics. Labels are
     targets, outcomes and route templates, never record names or ids."""
     grace = timedelta(hours=rt.settings.audit_overdue_grace_hours)
-    text = render(session, utcnow(), grace) + http_metrics.render()
+    targets = known_targets(session, rt.stores)
+    text = render(session, utcnow(), grace, targets) + http_metrics.render()
     return Response(text, media_type=CONTENT_TYPE)
