@@ -11,7 +11,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from preserve.api.bodies import BodyLimits, UploadSlots, guarded
-from preserve.catalog.db import session_scope
 from preserve.catalog.models import Role
 from preserve.errors import Forbidden, Unauthorized
 from preserve.runtime import Runtime
@@ -38,7 +37,7 @@ def runtime(request: Request) -> Runtime:
 
 
 def db(rt: Runtime = Depends(runtime)) -> Iterator[Session]:
-    with session_scope(rt.sessions) as session:
+    with rt.sessions.begin() as session:
         yield session
 
 
@@ -48,7 +47,7 @@ def principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send 'Authorization: Bearer <token>'")
-    with session_scope(rt.sessions) as session:
+    with rt.sessions.begin() as session:
         token = authenticate(session, credentials.credentials)
         return Principal(token.agency_id, token.agency.name, token.role, token.id)
 

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 import anyio
 
-from preserve.catalog.db import session_scope
 from preserve.runtime import Runtime
 
 R = TypeVar("R")
@@ -17,7 +16,7 @@ R = TypeVar("R")
 
 def run_in_transaction(rt: Runtime, fn: Callable[..., R], *args: Any) -> R:
     """``fn(session, *args)`` in one transaction: committed if it returns, rolled back if not."""
-    with session_scope(rt.sessions) as session:
+    with rt.sessions.begin() as session:
         return fn(session, *args)
 
 

@@ -1,14 +1,12 @@
 """Engines, sessions and schema upgrades.
 
 The unit of work belongs to the edge (docs/architecture.md): a request dependency, a job
-runner or a CLI command opens a session with :func:`session_scope`, which commits or rolls
-back; services never commit.
+runner or a CLI command opens the transaction from the runtime's session factory, and it
+commits or rolls back; services never commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 
@@ -68,19 +66,6 @@ def _run_after_commit(session: Session) -> None:
 
 def _drop_after_commit(session: Session) -> None:
     session.info.pop("after_commit", None)
-
-
-@contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def alembic_config(url: str) -> Config:

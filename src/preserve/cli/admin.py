@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from preserve.catalog.db import session_scope, upgrade
+from preserve.catalog.db import upgrade
 from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Role
 from preserve.cli.common import console, keep_files_private, open_runtime
@@ -30,7 +30,7 @@ def tokens_create(
     role: Role = typer.Option(..., help="submitter, officer, ops or admin."),
 ) -> None:
     """Issue a token. It is printed once, alone on the last line; only its hash is kept."""
-    with open_runtime() as rt, session_scope(rt.sessions) as session:
+    with open_runtime() as rt, rt.sessions.begin() as session:
         token, plaintext = create_token(session, agency, role)
         record_event(
             session,

@@ -16,7 +16,6 @@ from preserve.audit.service import Selection
 from preserve.audit.signed import sign_report, verify_report
 from preserve.audit.status import audit_status
 from preserve.audit.targets import target_policies
-from preserve.catalog.db import session_scope
 from preserve.catalog.types import utcnow
 from preserve.cli.audit_render import report_result, run_result, status_result
 from preserve.cli.common import console, fail, open_runtime
@@ -51,7 +50,7 @@ def audit_run(
         fail("choose --due or --all, not both")
     selection = Selection(aip or None, target, due_only=due)
     with open_runtime() as rt:
-        with session_scope(rt.sessions) as session:
+        with rt.sessions.begin() as session:
             check_targets(rt, session, [target])
             check_aips(session, aip)
         pairs = choose(rt, selection)
@@ -69,7 +68,7 @@ def audit_status_command(
     output: Path | None = output_option(),
 ) -> None:
     """Coverage, due and overdue replicas, and open failures, per target."""
-    with open_runtime() as rt, session_scope(rt.sessions) as session:
+    with open_runtime() as rt, rt.sessions.begin() as session:
         grace = timedelta(hours=rt.settings.audit_overdue_grace_hours)
         policies = target_policies(session, rt.stores, rt.settings)
         check_targets(rt, session, [target])
@@ -92,7 +91,7 @@ def report_fixity(
     since = _aware(since) or until - timedelta(days=30)
     if since >= until:
         fail("--from must be before --to")
-    with open_runtime() as rt, session_scope(rt.sessions) as session:
+    with open_runtime() as rt, rt.sessions.begin() as session:
         grace = timedelta(hours=rt.settings.audit_overdue_grace_hours)
         policies = target_policies(session, rt.stores, rt.settings)
         check_targets(rt, session, [target])

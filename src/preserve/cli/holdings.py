@@ -19,7 +19,6 @@ from preserve.access.holdings.filters import (
 )
 from preserve.access.holdings.items import aip_detail, aip_item, sip_item
 from preserve.access.holdings.queries import AIPS, SIPS, Kind, list_page
-from preserve.catalog.db import session_scope
 from preserve.catalog.repository import get_aip
 from preserve.cli.common import open_runtime
 from preserve.cli.names import check_agency, check_targets
@@ -62,7 +61,7 @@ def _run(kind: Kind, filters: dict[str, Any], sort, limit, cursor, fmt: Format, 
     filters["date_to"] = _date(filters["date_to"], "--date-to")
     wanted = Filters(**{k: v for k, v in filters.items() if v not in (None, "")})
     order = resolve_sort(Sort(sort) if sort else None, wanted)
-    with open_runtime() as rt, session_scope(rt.sessions) as session:
+    with open_runtime() as rt, rt.sessions.begin() as session:
         check_agency(session, wanted.agency)
         check_targets(rt, session, [wanted.target] if kind is AIPS else [])
         page = list_page(session, kind, wanted, order, check_limit(limit), cursor)
@@ -129,5 +128,5 @@ def sips_list(
 @aips_app.command("show")
 def aips_show(aip_id: str) -> None:
     """One AIP as JSON: its metadata, files and copies."""
-    with open_runtime() as rt, session_scope(rt.sessions) as session:
+    with open_runtime() as rt, rt.sessions.begin() as session:
         print(to_json(aip_detail(get_aip(session, aip_id))))

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import typer
 
-from preserve.catalog.db import session_scope
 from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.cli.common import console, open_runtime
 from preserve.cli.output import Format, Result, emit, format_option, hidden_alias, output_option
@@ -28,7 +27,7 @@ ALGORITHMS = {Algorithm.ED25519: ALGORITHM, Algorithm.SM2: SM2_ALGORITHM}
 
 
 def _record(rt, type_: EventType, key_id: str, detail: str) -> None:
-    with session_scope(rt.sessions) as session:
+    with rt.sessions.begin() as session:
         record_event(
             session,
             type_,

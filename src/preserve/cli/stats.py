@@ -8,7 +8,6 @@ import typer
 
 from preserve.access.statistics.queries import By, statistics
 from preserve.access.statistics.render import as_csv, as_html, as_json
-from preserve.catalog.db import session_scope
 from preserve.cli.common import open_runtime
 from preserve.cli.names import check_agency
 from preserve.cli.output import Format, Result, emit, format_option, output_option
@@ -21,7 +20,7 @@ def stats(
     agency: str | None = typer.Option(None, help="Only this agency."),
 ) -> None:
     """Records, files and bytes held, by one dimension (state counts SIPs, the rest AIPs)."""
-    with open_runtime() as rt, session_scope(rt.sessions) as session:
+    with open_runtime() as rt, rt.sessions.begin() as session:
         check_agency(session, agency)
         rows = statistics(session, by, agency=agency)
     shown = [

@@ -27,7 +27,7 @@ from preserve.storage.reconcile import (
     plan_reconcile,
     record_reconcile,
 )
-from preserve.storage.repository import profiles_in_use
+from preserve.storage.repository import profiles_in_use, verified_counts
 from preserve.storage.status import StorageStatus, storage_status
 
 storage_app = typer.Typer(help="Storage targets, profiles and replication.", no_args_is_help=True)
@@ -46,8 +46,10 @@ def storage_check(
     with open_runtime() as rt:
         ref = profile or rt.settings.storage_profile
         loaded = rt.profile(ref)
+        with rt.sessions.begin() as session:
+            held = verified_counts(session)
         with err_console.status(f"checking {len(loaded.targets)} targets of {loaded.name}"):
-            result = check_profile(loaded, lambda name: rt.store(ref, name))
+            result = check_profile(loaded, lambda name: rt.store(ref, name), held)
     emit(_check_result(result), fmt, output)
     if not (result.ok and result.policy_met_by_healthy_targets):
         sys.exit(1)

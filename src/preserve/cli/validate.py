@@ -10,7 +10,6 @@ from pathlib import Path
 import typer
 
 from preserve.access.sources import candidate_targets, load_record
-from preserve.catalog.db import session_scope
 from preserve.catalog.repository import get_aip, list_aips
 from preserve.cli.common import fail, open_runtime
 from preserve.cli.names import check_targets
@@ -67,7 +66,7 @@ def _validate_aip(rt: Runtime, aip_id: str, target: str | None) -> list[Validati
         rt.settings.staging_dir,
         workers=rt.settings.identify_workers,
     )
-    with session_scope(rt.sessions) as session:
+    with rt.sessions.begin() as session:
         record_validation_events(session, "aip", aip_id, agency_id, found)
     return found
 

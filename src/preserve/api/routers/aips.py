@@ -22,7 +22,6 @@ from preserve.access.sources import AipRecord, Attempts, iter_sources, load_reco
 from preserve.api.deps import Principal, db, require, runtime
 from preserve.api.problems import PROBLEM_RESPONSES, problem
 from preserve.api.schemas import AipOut
-from preserve.catalog.db import session_scope
 from preserve.catalog.events import Outcome
 from preserve.catalog.models import Role
 from preserve.catalog.repository import get_aip
@@ -162,7 +161,7 @@ def download_aip(
 def _record(rt: Runtime, aip_id: str, who: Principal) -> AipRecord:
     """Read in a transaction of its own, closed before streaming starts: a download may last
     minutes, and on SQLite an open transaction would hold the write lock all that time."""
-    with session_scope(rt.sessions) as session:
+    with rt.sessions.begin() as session:
         return load_record(session, aip_id, agency_id=who.scope)
 
 
@@ -179,7 +178,7 @@ def _first_plan(rt: Runtime, record: AipRecord, target: str | None) -> ArchivePl
 def _when_done(rt: Runtime, record: AipRecord, target: str, who: Principal, what: str):
     def done() -> None:
         detail = f"{what} sent to {who.role.value} of {who.agency_name}"
-        with session_scope(rt.sessions) as session:
+        with rt.sessions.begin() as session:
             record_access(session, record, target, Outcome.SUCCESS, detail, "api")
 
     return done

@@ -12,7 +12,6 @@ from starlette.requests import ClientDisconnect
 from preserve.api.deps import Principal, guarded_body, require, runtime
 from preserve.api.problems import PROBLEM_RESPONSES, problem
 from preserve.api.units import in_transaction
-from preserve.catalog.db import session_scope
 from preserve.catalog.models import Role, Upload
 from preserve.ingest import repository, uploads
 from preserve.ingest.profile import load_profile
@@ -55,7 +54,7 @@ def create_upload(
     rt: Runtime = Depends(runtime),
 ) -> Response:
     """Create an upload of ``Upload-Length`` bytes; ``Location`` names it."""
-    with session_scope(rt.sessions) as session:
+    with rt.sessions.begin() as session:
         agency = repository.agency(session, who.agency_id)
         profile = load_profile(rt.settings.profiles_dir, agency.name)
         upload = uploads.create(
@@ -78,7 +77,7 @@ def upload_offset(
     who: Principal = Depends(require(Role.SUBMITTER)),
     rt: Runtime = Depends(runtime),
 ) -> Response:
-    with session_scope(rt.sessions) as session:
+    with rt.sessions.begin() as session:
         upload = uploads.get(session, upload_id, who.agency_id)
         return Response(status_code=200, headers=_headers(upload))
 
@@ -133,7 +132,7 @@ def terminate(
     who: Principal = Depends(require(Role.SUBMITTER)),
     rt: Runtime = Depends(runtime),
 ) -> Response:
-    with session_scope(rt.sessions) as session:
+    with rt.sessions.begin() as session:
         uploads.terminate(
             session, rt.settings.staging_dir, uploads.get(session, upload_id, who.agency_id)
         )
