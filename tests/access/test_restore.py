@@ -12,8 +12,8 @@ from preserve.aip import bag
 from preserve.aip.layout import aip_prefix
 from preserve.catalog.repository import get_aip
 from preserve.errors import Conflict, IntegrityError
-from preserve.jobs.worker import drain
-from support.records import MINIMAL_PDF, form, metadata
+from support.ingest import ingest
+from support.records import MINIMAL_PDF
 
 FILES = {
     "docs/notice.pdf": MINIMAL_PDF,
@@ -21,17 +21,6 @@ FILES = {
     "附件/说明.txt": "说明文字\n".encode(),
     "附件/图表/统计 表.csv": b"year,count\n2024,17\n",
 }
-
-
-def ingest(rt, client, make_token, files: dict[str, bytes]) -> str:
-    """Push a SIP over HTTP, run every job, return the AIP id."""
-    headers = {"Authorization": f"Bearer {make_token()}"}
-    response = client.post("/v1/sips", **form(files, metadata(), headers=headers))
-    assert response.status_code == 202, response.text
-    drain(rt)
-    sip = client.get(f"/v1/sips/{response.json()['id']}", headers=headers).json()
-    assert sip["state"] == "PRESERVED", sip
-    return sip["aip_id"]
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from preserve.catalog.models import FixityCheck, Replica
 from preserve.catalog.types import utcnow
 from preserve.jobs.scheduler import tick
 from preserve.jobs.worker import drain
-from support.records import MINIMAL_PDF, form, metadata
+from support.ingest import ingest as preserve_record
+from support.records import MINIMAL_PDF
 
 GOOD, BAD = "site-a-disk", "site-b-nas"
 _codes = itertools.count(1)
@@ -27,15 +28,9 @@ FILES = {"docs/notice.pdf": MINIMAL_PDF, "附件/说明.txt": "说明文字\n".e
 
 
 def ingest(rt, client, make_token, files: dict[str, bytes] = FILES, **meta) -> str:
-    """Push a SIP over HTTP, run every job, return the AIP id."""
-    headers = {"Authorization": f"Bearer {make_token()}"}
-    meta.setdefault("archival_code", f"A001-WS-2024-Y-{next(_codes):04d}")  # codes are unique
-    response = client.post("/v1/sips", **form(files, metadata(**meta), headers=headers))
-    assert response.status_code == 202, response.text
-    drain(rt)
-    sip = client.get(f"/v1/sips/{response.json()['id']}", headers=headers).json()
-    assert sip["state"] == "PRESERVED", sip
-    return sip["aip_id"]
+    """Push a SIP over HTTP, run every job, return the AIP id (archival codes kept unique)."""
+    meta.setdefault("archival_code", f"A001-WS-2024-Y-{next(_codes):04d}")
+    return preserve_record(rt, client, make_token, files, **meta)
 
 
 def replica_dir(rt, aip_id: str, target: str) -> Path:

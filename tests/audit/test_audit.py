@@ -15,24 +15,13 @@ from preserve.catalog.events import EventType
 from preserve.catalog.models import Replica
 from preserve.catalog.repository import events_for
 from preserve.jobs.tasks.audit import audit_all
-from preserve.jobs.worker import drain
 from preserve.trust import keys
 from preserve.trust.signing import sign
-from support.records import MINIMAL_PDF, form, metadata
+from support.ingest import ingest
+from support.records import MINIMAL_PDF
 
 GOOD, BAD = "site-a-disk", "site-b-nas"
 FILES = {"docs/notice.pdf": MINIMAL_PDF, "附件/说明.txt": "说明文字\n".encode() * 50}
-
-
-def ingest(rt, client, make_token, files: dict[str, bytes]) -> str:
-    """Push a SIP over HTTP, run every job, return the AIP id."""
-    headers = {"Authorization": f"Bearer {make_token()}"}
-    response = client.post("/v1/sips", **form(files, metadata(), headers=headers))
-    assert response.status_code == 202, response.text
-    drain(rt)
-    sip = client.get(f"/v1/sips/{response.json()['id']}", headers=headers).json()
-    assert sip["state"] == "PRESERVED", sip
-    return sip["aip_id"]
 
 
 @pytest.fixture

@@ -15,26 +15,15 @@ from preserve.aip import bag
 from preserve.aip.layout import aip_prefix
 from preserve.catalog.models import Aip
 from preserve.errors import IntegrityError
-from preserve.jobs.worker import drain
 from preserve.trust.signing import Signature, verify
-from support.records import MINIMAL_PDF, form, metadata
+from support.ingest import ingest
+from support.records import MINIMAL_PDF, metadata
 
 FILES = {
     "docs/notice.pdf": MINIMAL_PDF,
     "附件/说明 文件.txt": "说明文字\n".encode(),
     "附件/子目录/数据.csv": b"a,b\n1,2\n" * 1000,
 }
-
-
-def ingest(rt, client, make_token, files: dict[str, bytes]) -> str:
-    """Push a SIP over HTTP, run every job, return the AIP id."""
-    headers = {"Authorization": f"Bearer {make_token()}"}
-    response = client.post("/v1/sips", **form(files, metadata(), headers=headers))
-    assert response.status_code == 202, response.text
-    drain(rt)
-    sip = client.get(f"/v1/sips/{response.json()['id']}", headers=headers).json()
-    assert sip["state"] == "PRESERVED", sip
-    return sip["aip_id"]
 
 
 @pytest.fixture
