@@ -81,10 +81,10 @@ def test_no_good_copy_is_one_line_and_leaves_nothing(rt, aip_id, env, tmp_path):
 
 def test_bad_requests_are_one_line(rt, aip_id, env, tmp_path):
     unknown = run_cli(env, "restore", aip_id, "--from", "elsewhere", "--to", str(tmp_path / "x"))
-    assert unknown.returncode == 1
-    assert unknown.stderr.strip().splitlines()[-1] == (
-        "error: profile 'local' has no target 'elsewhere'"
-    )
+    assert unknown.returncode == 2  # an unknown name is a usage error (issue 12)
+    assert unknown.stderr.strip().splitlines() == [
+        "error: no target named 'elsewhere' (known: site-a-disk, site-b-nas)"
+    ]
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("mine")
     busy = run_cli(env, "restore", aip_id, "--to", str(tmp_path / "full"))
