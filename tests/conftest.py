@@ -9,19 +9,18 @@ each test an empty schema brought to head by the real migrations.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from preserve.catalog.db import upgrade
 from preserve.catalog.models import Role
 from preserve.runtime import Runtime
 from preserve.settings import Settings
 from preserve.trust.tokens import create_token
+from support.databases import throwaway_database
 
 PG_ENV = "PRESERVE_TEST_DATABASE_URL"
 
@@ -33,16 +32,8 @@ def postgres_database() -> Iterator[str | None]:
     if not admin_url:
         yield None
         return
-    name = f"preserve_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(admin_url, "preserve_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -139,3 +130,20 @@ def moto():
 
     with MotoServer() as server:
         yield server
+
+
+@pytest.fixture
+def served(tmp_path: Path, database_url: str):
+    """A real ``preserve serve`` on this test's database, with a submitter token:
+    ``(server, env, token, tmp_path)``."""
+    from support.server import Server, cli_env, run_cli
+
+    write_profile(tmp_path / "profiles", tmp_path / "stores")
+    env = cli_env(tmp_path / "var", database_url, tmp_path / "profiles")
+    server = Server(env, tmp_path)
+    try:
+        made = run_cli(env, "tokens", "create", "--agency", "records-office", "--role", "submitter")
+        assert made.returncode == 0, made.stderr
+        yield server, env, made.stdout.strip().splitlines()[-1], tmp_path
+    finally:
+        server.stop()

@@ -9,31 +9,16 @@ import json
 import os
 import socket
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
 import pytest
 
-from conftest import write_profile
 from support.records import metadata
-from support.server import Server, cli_env, run_cli
+from support.server import run_cli
 
 pytestmark = pytest.mark.slow
 SIZE = 3 * 1024 * 1024 + 12345
-
-
-@pytest.fixture
-def served(tmp_path: Path, database_url: str):
-    write_profile(tmp_path / "profiles", tmp_path / "stores")
-    env = cli_env(tmp_path / "var", database_url, tmp_path / "profiles")
-    server = Server(env, tmp_path)
-    try:
-        made = run_cli(env, "tokens", "create", "--agency", "records-office", "--role", "submitter")
-        assert made.returncode == 0, made.stderr
-        yield server, env, made.stdout.strip().splitlines()[-1], tmp_path
-    finally:
-        server.stop()
 
 
 def wait_for(client: httpx.Client, sip_id: str, state: str, timeout: float = 90) -> dict:

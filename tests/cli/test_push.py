@@ -11,25 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import write_profile
 from support.records import metadata
-from support.server import Server, cli_env, free_port, run_cli
+from support.server import free_port, run_cli
 
 pytestmark = pytest.mark.slow
 TUS = {"Tus-Resumable": "1.0.0"}
-
-
-@pytest.fixture
-def served(tmp_path: Path, database_url: str):
-    write_profile(tmp_path / "profiles", tmp_path / "stores")
-    env = cli_env(tmp_path / "var", database_url, tmp_path / "profiles")
-    server = Server(env, tmp_path)
-    try:
-        made = run_cli(env, "tokens", "create", "--agency", "records-office", "--role", "submitter")
-        assert made.returncode == 0, made.stderr
-        yield server, env, made.stdout.strip().splitlines()[-1], tmp_path
-    finally:
-        server.stop()
 
 
 def _record(tmp_path: Path) -> tuple[Path, Path]:

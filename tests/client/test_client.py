@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from conftest import PG_ENV, write_profile
 from preserve.client import Client, DigestMismatch, NotFound, ReceiptInvalid, Unauthorized
 from preserve.client import receipts as client_receipts
+from support.databases import throwaway_database
 from support.records import MINIMAL_PDF, metadata
 from support.server import Server, cli_env, run_cli
 
@@ -27,16 +25,8 @@ def _database(kind: str, tmp: Path):
     admin_url = os.environ.get(PG_ENV)
     if not admin_url:
         pytest.skip(f"{PG_ENV} not set: PostgreSQL cases skipped")
-    name = f"preserve_client_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(admin_url, "preserve_client") as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
