@@ -53,6 +53,7 @@ def main() -> None:
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRESERVE_")}
     env["PRESERVE_DATA_DIR"] = str(root / "data")
+    env["XDG_CACHE_HOME"] = str(root / "cache")  # push's state files: none from earlier runs
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(root / "serve.log", "wb")  # noqa: SIM115

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from preserve.cli.push import archive_folder
 from support.records import metadata
 from support.server import free_port, run_cli
 
@@ -90,11 +91,27 @@ def test_push_says_when_it_resumes_an_upload(served):
             headers={"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
         )
         assert sent.status_code == 204
-    (tmp_path / "state").mkdir()
-    state = {"uploads": {"large.bin": location}}
-    (tmp_path / "state" / "resume-me.json").write_text(json.dumps(state))
+    states = tmp_path / "state" / archive_folder(server.url)
+    states.mkdir(parents=True)
+    (states / "resume-me.json").write_text(json.dumps({"uploads": {"large.bin": location}}))
 
     done = _push(env, server.url, token, record, meta, tmp_path, "--idempotency-key", "resume-me")
     assert done.returncode == 0, done.stderr
     assert "resuming 1 upload(s) of a previous run" in done.stderr
     assert "receipt verified" in done.stdout
+
+
+def test_a_remembered_sip_the_archive_does_not_know_is_sent_again(served):
+    """A state file from another archive (or a rebuilt one) saves nothing and stops nothing."""
+    server, env, token, tmp_path = served
+    record, meta = _record(tmp_path)
+    states = tmp_path / "state" / archive_folder(server.url)
+    states.mkdir(parents=True)
+    unknown = "00000000-0000-4000-8000-000000000000"
+    (states / "stale.json").write_text(json.dumps({"sip_id": unknown, "state": "PRESERVED"}))
+
+    done = _push(env, server.url, token, record, meta, tmp_path, "--idempotency-key", "stale")
+    assert done.returncode == 0, done.stderr
+    assert f"remembers SIP {unknown}, which this archive does not know" in done.stderr
+    assert unknown not in done.stdout and "receipt verified" in done.stdout
+    assert json.loads((states / "stale.json").read_text())["sip_id"] != unknown

@@ -10,13 +10,17 @@
 3. One ``POST /v1/sips`` carries the metadata, the small files and the finished uploads, with
    an ``Idempotency-Key`` derived from the content (or ``--idempotency-key``): a retry after a
    dropped connection, or a second run, returns the same SIP and never makes a second one.
-   The state file then remembers the SIP, so a later run sends nothing again.
+   The state file then remembers the SIP, so a later run sends nothing again. State files
+   are kept per archive (a digest of its URL names their folder), and a remembered SIP the
+   archive does not know (a rebuilt archive, another agency's token) is forgotten and the
+   record sent again: the state file can save work, never stop a push.
 4. Wait until the archive has run its checks, fetch the signed receipt, verify it against
    ``GET /v1/keys``, save it with ``--receipt``, and print one line.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -27,7 +31,7 @@ import typer
 from preserve.cli.common import err_console, fail
 from preserve.cli.output import Format, Result, emit, format_option, output_option
 from preserve.cli.progress import byte_progress
-from preserve.client import Client, ClientError, WaitTimedOut
+from preserve.client import Client, ClientError, NotFound, WaitTimedOut
 from preserve.client.api import DONE_CHECKING
 from preserve.client.models import Pushed
 from preserve.errors import PreserveError
@@ -63,7 +67,8 @@ def push(
     with Client(url, token, timeout=timeout, on_retry=retry) as client:
         _check(client, url)
         try:
-            summary = _push(client, directory, doc, idempotency_key, large_mib, state_dir)
+            states = state_dir / archive_folder(url)
+            summary = _push(client, directory, doc, idempotency_key, large_mib, states)
             if wait > 0:
                 summary |= _finish(client, summary["sip_id"], wait, receipt)
         except ClientError as exc:
@@ -105,6 +110,12 @@ def _push(client, directory, doc, key, large_mib, state_dir) -> dict[str, Any]:
     key = key or prepared.idempotency_key
     state_file = state_dir / f"{key}.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    if "sip_id" in state and not _known(client, state["sip_id"]):
+        note(
+            f"a previous run remembers SIP {state['sip_id']}, which this archive does not know; "
+            "sending again"
+        )
+        state = {}
     if "sip_id" in state:  # a previous run finished sending: nothing is sent again
         note(f"already pushed by a previous run as SIP {state['sip_id']}; nothing sent again")
         return {
@@ -137,6 +148,20 @@ def _push(client, directory, doc, key, large_mib, state_dir) -> dict[str, Any]:
         "replayed": pushed.replayed,
         "idempotency_key": key,
     }
+
+
+def archive_folder(url: str) -> str:
+    """The folder of one archive's state files: a digest of its URL, so that pushing the
+    same record to two archives keeps two states and no URL is written to a file name."""
+    return hashlib.sha256(url.rstrip("/").lower().encode()).hexdigest()[:16]
+
+
+def _known(client: Client, sip_id: str) -> bool:
+    try:
+        client.get_sip(sip_id)
+    except NotFound:
+        return False
+    return True
 
 
 def _finish(client: Client, sip_id: str, wait: float, save: Path | None) -> dict[str, Any]:
