@@ -1,6 +1,7 @@
 """What the archive signs can be verified by anyone: an independent RFC 8785 implementation
-(the ``jcs`` package) and a plain Ed25519 check reproduce our signatures over receipts and
-log checkpoints, without our code. Documents signed before JCS still verify with ours."""
+(the ``jcs`` package) and a plain Ed25519 check reproduce our signatures over receipts, fixity
+reports and log checkpoints, without our code. Documents signed before JCS still verify with
+ours."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import json
 from datetime import UTC, datetime
 
 import jcs
+import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from preserve.audit.signed import SIGNED_FILE, sign_report, verify_report
 from preserve.canonical import legacy
 from preserve.catalog.events import EventType, Outcome, record_event
+from preserve.errors import IntegrityError
 from preserve.ingest import receipt as receipts
 from preserve.jobs.tasks.trust import run_checkpoint
 from preserve.trust.signing import sign
@@ -72,3 +76,29 @@ def test_a_log_checkpoint_verifies_with_an_independent_jcs(rt, tmp_path):
     doc = json.loads(stored.read_bytes())
     assert doc["checkpoint"]["v"] == 2
     assert independently_verified(doc["checkpoint"], doc["signature"])
+
+
+def _report() -> dict:
+    return {
+        "title": "固定性报告 \U0001f600",
+        "period": {"from": "2026-01-01T00:00:00+00:00", "to": "2026-02-01T00:00:00+00:00"},
+        "coverage": 1.0,
+        "targets": [{"name": "site-a-disk", "ok": 12, "failed": 0, "ratio": 0.5}],
+    }
+
+
+def test_a_fixity_report_verifies_with_an_independent_jcs(rt):
+    envelope = sign_report(rt.signing_key, _report())
+    assert envelope["report"]["canonicalization"] == "RFC8785"
+    assert independently_verified(envelope["report"], envelope["signature"])
+    verify_report(json.loads(json.dumps(envelope, indent=2)), rt.trusted_keys())
+
+
+def test_a_fixity_report_signed_before_jcs_still_verifies_and_an_edit_does_not(rt):
+    old = _report()
+    signature = sign(rt.signing_key, legacy(old), SIGNED_FILE)
+    envelope = {"report": old, "signature": json.loads(signature.to_json())}
+    verify_report(envelope, rt.trusted_keys())
+    envelope["report"]["coverage"] = 0.5
+    with pytest.raises(IntegrityError):
+        verify_report(envelope, rt.trusted_keys())

@@ -2,8 +2,10 @@
 check that the file they were handed is the one the archive produced, unedited.
 
 The envelope is ``{"report": {...}, "signature": {...}}``; the signature covers the report's
-canonical form (keys sorted, no insignificant whitespace, UTF-8), so re-indenting the file
-does not break it but changing any value does.
+RFC 8785 (JCS) canonical form (:mod:`preserve.canonical`), so re-indenting the file does not
+break it but changing any value does, and an auditor's own JCS implementation reproduces the
+signed bytes. The report says so in its ``canonicalization`` field; a report without one was
+signed before JCS, over the legacy form, and still verifies as such.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from preserve.canonical import JCS, canonical, canonical_for
 from preserve.errors import IntegrityError
 from preserve.trust.keys import SigningKey
 from preserve.trust.signing import Signature, sign, verify
@@ -20,11 +23,8 @@ from preserve.trust.signing import Signature, sign, verify
 SIGNED_FILE = "fixity-report.json"
 
 
-def canonical(doc: Any) -> bytes:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def sign_report(key: SigningKey, report: dict[str, Any]) -> dict[str, Any]:
+    report = {**report, "canonicalization": JCS}
     signature = sign(key, canonical(report), SIGNED_FILE)
     return {"report": report, "signature": json.loads(signature.to_json())}
 
@@ -34,5 +34,7 @@ def verify_report(envelope: Any, trusted: dict[str, Ed25519PublicKey] | None = N
     if not isinstance(envelope, dict) or set(envelope) != {"report", "signature"}:
         raise IntegrityError("not a signed report: expected exactly 'report' and 'signature'")
     signature = Signature.from_json(json.dumps(envelope["signature"]).encode())
-    verify(signature, canonical(envelope["report"]), trusted)
+    report = envelope["report"]
+    form = report.get("canonicalization") if isinstance(report, dict) else None
+    verify(signature, canonical_for(form, report), trusted)
     return signature
