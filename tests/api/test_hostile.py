@@ -17,13 +17,17 @@ from conftest import write_profile
 from preserve.catalog.models import Role
 from preserve.jobs.worker import drain
 from support.hostile import (
+    TEXT,
     bad_crc_zip,
     bag_members,
     corrupt_deflate_zip,
     gzip_bomb,
     not_utf8_name_zip,
+    nul_long_name_tar,
+    nul_name_tar,
     nul_name_zip,
     size_lies_zip,
+    tar_of,
     zip_of,
 )
 from support.http import auth
@@ -115,11 +119,14 @@ def test_multipart_boundary_of_300_characters_is_refused(rt, client, make_token)
         (corrupt_deflate_zip, "1-13"),
         (not_utf8_name_zip, "1-13"),
         (nul_name_zip, "P-1"),
+        (nul_name_tar, "P-1"),
+        (nul_long_name_tar, "P-1"),
         (size_lies_zip, "P-1"),
     ],
 )
 def test_damaged_zip_is_refused_and_leaves_nothing(rt, client, make_token, build, code):
-    response = push_bag(client, make_token(), build())
+    media = "application/x-tar" if "tar" in build.__name__ else "application/zip"
+    response = push_bag(client, make_token(), build(), media)
     problem = assert_problem(response, 422)
     assert code in {c["code"] for c in problem["checks"]}, problem
     assert staged(rt) == []
@@ -127,6 +134,14 @@ def test_damaged_zip_is_refused_and_leaves_nothing(rt, client, make_token, build
 
 def test_the_valid_zip_these_are_made_from_is_accepted(rt, client, make_token):
     response = push_bag(client, make_token(), zip_of(bag_members()))
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_the_valid_tars_these_are_made_from_are_accepted(rt, client, make_token, fmt):
+    long = "data/" + "d" * 120 + "/b.txt"  # a long name: GNU long name, PAX path, ustar prefix
+    body = tar_of(bag_members({long: TEXT}), fmt)
+    response = push_bag(client, make_token(), body, "application/x-tar")
     assert response.status_code == 202, response.text
 
 
@@ -149,7 +164,6 @@ def test_unsafe_characters_in_a_multipart_filename_are_refused(rt, client, make_
 
 
 def test_quote_in_a_zip_member_name_is_refused(rt, client, make_token):
-    from support.hostile import TEXT
 
     response = push_bag(client, make_token(), zip_of(bag_members({'data/a"b.txt': TEXT})))
     assert "P-1" in failed(assert_problem(response, 422))

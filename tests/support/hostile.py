@@ -1,10 +1,12 @@
-"""Hostile serialized bags, built byte by byte: damaged ZIP members, lying headers, bombs."""
+"""Hostile serialized bags, built byte by byte: damaged ZIP and tar members, lying headers,
+bombs."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import struct
+import tarfile
 import zipfile
 import zlib
 
@@ -91,3 +93,41 @@ def gzip_bomb(expanded: int) -> bytes:
     chunk = b"\0" * (1024 * 1024)
     parts = [packer.compress(chunk) for _ in range(expanded // len(chunk))]
     return b"".join(parts) + packer.flush()
+
+
+def tar_of(files: dict[str, bytes], fmt: int = tarfile.USTAR_FORMAT) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=fmt) as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"bag/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def _renamed_in_headers(raw: bytes, old: bytes, new: bytes) -> bytes:
+    """``old`` replaced by ``new`` in the tar's header blocks only, checksums made good again
+    (a header with a bad checksum reads as the end of the archive)."""
+    out = bytearray(raw)
+    for block in range(0, len(out), 512):
+        header = out[block : block + 512]
+        if old not in header:
+            continue
+        header = header.replace(old, new)
+        header[148:156] = b" " * 8
+        header[148:156] = b"%06o\0 " % sum(header)
+        out[block : block + 512] = header
+    return bytes(out)
+
+
+def nul_name_tar() -> bytes:
+    """A ustar member name holding NUL (tarfile would cut it at the NUL)."""
+    raw = tar_of(bag_members({"data/aZb.txt": TEXT}))
+    return _renamed_in_headers(raw, b"data/aZb.txt", b"data/a\x00b.txt")
+
+
+def nul_long_name_tar() -> bytes:
+    """A GNU long name (over 100 bytes) holding NUL, in the long name's data block."""
+    long = "data/" + "d" * 120 + "/aZb.txt"
+    raw = tar_of(bag_members({long: TEXT}), fmt=tarfile.GNU_FORMAT)
+    return raw.replace(b"/aZb.txt\0", b"/a\x00b.txt\0", 1)

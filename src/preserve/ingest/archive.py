@@ -108,7 +108,8 @@ def raw_members(archive: Any, kind: str) -> list[tuple[str, str, int, int, Any]]
                 name = info.orig_filename
                 out.append((name, kind_of, info.file_size, info.compress_size, info))
         else:
-            for info in archive:
+            infos = list(archive)
+            for info in infos:
                 kind_of = (
                     "file"
                     if info.isreg()
@@ -120,10 +121,33 @@ def raw_members(archive: Any, kind: str) -> list[tuple[str, str, int, int, Any]]
                     if info.islnk()
                     else "device"
                 )
-                out.append((info.name, kind_of, info.size, info.size, info))
+                # tarfile cuts a name at NUL; a cut name keeps its NUL so it is refused
+                cut = _tar_name_cut(archive.fileobj, info)
+                out.append((info.name + cut, kind_of, info.size, info.size, info))
     except UNREADABLE as exc:
         raise UnreadableArchive(f"the bag's entries cannot be read: {_short(exc)}") from exc
     return out
+
+
+def _tar_name_cut(fileobj: Any, info: tarfile.TarInfo) -> str:
+    """What tarfile dropped from ``info``'s name at a NUL (``"\\x00…"``), or ``""``.
+
+    tarfile reads the ustar name and prefix fields and a GNU long name up to their first NUL
+    and ignores the rest, so ``data/a\\x00b.txt`` arrives as ``data/a``. The raw header (and a
+    long name's data block) is read again here: anything but NUL after the first NUL is a cut
+    name. PAX names keep their NUL, and the path check refuses them."""
+    fileobj.seek(info.offset)
+    header = fileobj.read(tarfile.BLOCKSIZE)
+    fields = [header[0:100]]
+    if header[257:265] == tarfile.POSIX_MAGIC:  # GNU headers keep times there, not a prefix
+        fields.append(header[345:500])
+    if header[156:157] == tarfile.GNUTYPE_LONGNAME:
+        fields = [fileobj.read(min(tarfile.nti(header[124:136]), 64 * 1024))]
+    for field in fields:
+        _, nul, rest = field.partition(b"\0")
+        if nul and rest.strip(b"\0"):
+            return "\x00" + rest.rstrip(b"\0").decode("utf-8", "replace")
+    return ""
 
 
 def check_members(
