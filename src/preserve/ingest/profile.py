@@ -14,6 +14,8 @@ keys, the rest come from the shipped default.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -76,7 +78,7 @@ class IngestProfile:
     upload_expire_hours: float
     validation: ValidationPolicy = field(default_factory=ValidationPolicy)
 
-    @property
+    @functools.cached_property
     def validator(self) -> Draft202012Validator:
         return Draft202012Validator(
             self.metadata_schema, format_checker=Draft202012Validator.FORMAT_CHECKER
@@ -131,9 +133,27 @@ def profile_path(profiles_dir: Path, agency: str) -> Path:
 
 
 def load_profile(profiles_dir: Path, agency: str) -> IngestProfile:
-    """The profile for ``agency``: its own file over the shipped default, key by key."""
-    doc = _read(SHIPPED)
+    """The profile for ``agency``: its own file over the shipped default, key by key.
+
+    Built once per content of its file (the digest of its bytes: modification times are
+    too coarse to tell two quick edits apart): every SIP asks for its agency's profile, and
+    checking the metadata schema against the JSON Schema meta-schema cost two thirds of a
+    small SIP's request. An edited profile is picked up at the next request; a profile that
+    is not valid is never kept, so each request says so again."""
     path = profile_path(profiles_dir, agency)
+    return _loaded(profiles_dir, path, _version(path))
+
+
+def _version(path: Path) -> bytes:
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except OSError:
+        return b""  # _read says what is wrong
+
+
+@functools.lru_cache(maxsize=256)
+def _loaded(profiles_dir: Path, path: Path, version: bytes) -> IngestProfile:
+    doc = _read(SHIPPED)
     if path != SHIPPED:
         own = _read(path)
         doc = {**doc, **own, "name": own.get("name", path.stem)}
