@@ -3,6 +3,7 @@ place it is broken at; the caps stop a hanging validator and a memory-hungry one
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -144,3 +145,23 @@ def test_the_profile_decides_which_failures_reject():
     assert policy.disposition("preserve-fmt/ofd", "ofd") == Result.FAIL
     assert policy.disposition("x-fmt/111", "text") == Result.FAIL
     assert policy.disposition("fmt/412", "ooxml") == Result.WARN
+
+
+def which_process(item: Item, limits: Limits) -> Validation:
+    """Answers with the validating process's id in its detail (a test runner)."""
+    return Validation(item.shown, item.puid, "text", Result.PASS, str(os.getpid()), "test")
+
+
+def test_a_child_that_finished_cleanly_serves_the_next_call_and_a_stopped_one_never(tmp_path):
+    (tmp_path / "a.txt").write_text("档案\n", encoding="utf-8")
+    item = Item(tmp_path / "a.txt", "a.txt", "x-fmt/111")
+    limits = Limits(timeout_seconds=30)
+    first = validate_many([item], limits, workers=1, runner=which_process)[0].detail
+    again = validate_many([item], limits, workers=1, runner=which_process)[0].detail
+    assert again == first and first != str(os.getpid())
+
+    hung = Item(tmp_path / "a.txt", "hang.txt", "x-fmt/111")
+    stopped = validate_many([hung], Limits(timeout_seconds=1), workers=1, runner=hang)
+    assert "time cap" in stopped[0].detail
+    after = validate_many([item], Limits(timeout_seconds=1), workers=1, runner=hang)
+    assert after[0].outcome == Result.PASS  # a new child: the stopped one is gone
