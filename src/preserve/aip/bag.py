@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from preserve.durable import write_file
+from preserve.durable import write_files
 
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 PAYLOAD_ALGORITHMS = ("sha256", "sha512")
@@ -144,8 +144,7 @@ def write_bag(
         for alg in PAYLOAD_ALGORITHMS
     }
     everything = {**tag_files, **tagmanifests, SIGNATURE: sign(tagmanifests[TAGMANIFEST])}
-    for name, data in everything.items():
-        write_file(root / name, data)
+    write_files({root / name: data for name, data in everything.items()})
     return BuiltBag(
         tagmanifest_sha256=hashlib.sha256(tagmanifests[TAGMANIFEST]).hexdigest(),
         files=sorted(everything),
