@@ -13,6 +13,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from preserve.canonical import canonical_for
 from preserve.errors import IntegrityError
 from preserve.trust.keys import SigningKey
 from preserve.trust.signing import Signature, sign, verify
@@ -34,5 +35,9 @@ def verify_report(envelope: Any, trusted: dict[str, Ed25519PublicKey] | None = N
     if not isinstance(envelope, dict) or set(envelope) != {"report", "signature"}:
         raise IntegrityError("not a signed report: expected exactly 'report' and 'signature'")
     signature = Signature.from_json(json.dumps(envelope["signature"]).encode())
-    verify(signature, canonical(envelope["report"]), trusted)
+    report = envelope["report"]
+    # A report that names its canonical form (the destruction list: RFC 8785) was signed over
+    # it; fixity reports name none and were signed over the legacy form.
+    form = report.get("canonicalization") if isinstance(report, dict) else None
+    verify(signature, canonical_for(form, report) if form else canonical(report), trusted)
     return signature

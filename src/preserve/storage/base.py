@@ -7,8 +7,8 @@ stays inside the backend.
 
 What only some backends can do is declared as a capability: a small protocol beside
 :class:`Store` (:class:`Versioned`, :class:`Checksumming`, :class:`Restorable`,
-:class:`Multipart`, :class:`LocalDirectory`), checked with ``isinstance`` and never probed
-with ``hasattr``. The store contract suite tests each capability on every backend that
+:class:`Multipart`, :class:`LocalDirectory`, :class:`Destroyable`), checked with
+``isinstance`` and never probed with ``hasattr``. The store contract suite tests each capability on every backend that
 claims it.
 
 Errors: the ``StorageError`` subtree of :mod:`preserve.errors` (re-exported here for the
@@ -166,6 +166,26 @@ class LocalDirectory(Protocol):
     """A store whose object ``key`` is the file ``root/key`` on a local or mounted disk."""
 
     root: Path
+
+
+@runtime_checkable
+class Destroyable(Protocol):
+    """A store that can remove everything under a prefix for good and prove it by listing:
+    every object, and on a versioned bucket every version and delete marker (a lawful
+    destruction, preserve.disposal). A plain :meth:`Store.delete` on a versioned bucket only
+    hides the current version, which is not destruction."""
+
+    def destroy(self, prefix: str, *, bypass_governance: bool = False) -> int:
+        """Remove every object (every version) under ``prefix``; returns how many went.
+
+        ``bypass_governance`` lifts an Object Lock retention in governance mode, which only a
+        destruction approved after the record's retention ended may ask for; a lock the
+        server still enforces raises :class:`~preserve.errors.DestructionRefused`."""
+        ...
+
+    def remnants(self, prefix: str) -> list[str]:
+        """What is left under ``prefix``: every key, version and delete marker."""
+        ...
 
 
 def proves_by_checksum(store: Store) -> TypeGuard[Checksumming]:

@@ -44,3 +44,13 @@ class MemoryStore:
     def delete(self, key: str) -> None:
         with self._lock:
             self._objects.pop(key, None)
+
+    def destroy(self, prefix: str, *, bypass_governance: bool = False) -> int:
+        with self._lock:
+            gone = [k for k in self._objects if k.startswith(prefix)]
+            for key in gone:
+                del self._objects[key]
+        return len(gone)
+
+    def remnants(self, prefix: str) -> list[str]:
+        return sorted(self.list(prefix))

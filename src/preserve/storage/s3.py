@@ -43,7 +43,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 from urllib3.exceptions import HTTPError as URLLib3Error
 
-from preserve.errors import ConfigurationError, IntegrityError
+from preserve.errors import ConfigurationError, DestructionRefused, IntegrityError
 from preserve.storage.base import (
     CHUNK_SIZE,
     ObjectCorrupt,
@@ -259,6 +259,56 @@ class S3Store:
         full = self._full(key)
         with self._mapped("delete version of", key):
             self._client.delete_object(Bucket=self.bucket, Key=full, VersionId=version_id)
+
+    def destroy(self, prefix: str, *, bypass_governance: bool = False) -> int:
+        """Delete every version and delete marker under ``prefix`` (a versioned bucket keeps
+        a deleted object's bytes as older versions until each is deleted by its id)."""
+        count = 0
+        refused: list[str] = []
+        for full, version in self._versions(prefix):
+            extra: dict[str, Any] = {"BypassGovernanceRetention": True} if bypass_governance else {}
+            if version is not None:
+                extra["VersionId"] = version
+            try:
+                self._client.delete_object(Bucket=self.bucket, Key=full, **extra)
+            except ClientError as exc:
+                if _code(exc) in ("AccessDenied", "InvalidRequest", "ObjectLocked"):
+                    refused.append(f"{full[len(self.prefix) :]} ({_code(exc)})")
+                    continue
+                raise self._error(exc, "delete", full[len(self.prefix) :]) from exc
+            except _BOTO_ERRORS as exc:
+                raise self._error(exc, "delete", full[len(self.prefix) :]) from exc
+            count += 1
+        if refused:
+            raise DestructionRefused(
+                f"{self.name}: the server refused to delete {len(refused)} object version(s), "
+                f"first {refused[0]}"
+            )
+        return count
+
+    def remnants(self, prefix: str) -> list[str]:
+        return sorted(
+            f"{full[len(self.prefix) :]}@{version}" if version else full[len(self.prefix) :]
+            for full, version in self._versions(prefix)
+        )
+
+    def _versions(self, prefix: str) -> list[tuple[str, str | None]]:
+        """(full key, version id) of every version and delete marker under ``prefix``; on an
+        unversioned bucket the version id is None (or ``"null"``)."""
+        if not prefix.strip("/"):
+            raise StorageError(f"{self.name}: refusing to destroy the whole bucket")
+        found: list[tuple[str, str | None]] = []
+        paginator = self._client.get_paginator("list_object_versions")
+        pages = paginator.paginate(
+            Bucket=self.bucket,
+            Prefix=self.prefix + prefix,
+            PaginationConfig={"PageSize": self.page_size},
+        )
+        with self._mapped("list the versions under", prefix):
+            for page in pages:
+                for entry in (*page.get("Versions", ()), *page.get("DeleteMarkers", ())):
+                    found.append((entry["Key"], entry.get("VersionId")))
+        return found
 
     def request_restore(self, key: str, days: int = 1) -> None:
         """Ask for a temporary readable copy of an archived object (idempotent)."""
