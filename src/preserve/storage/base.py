@@ -8,8 +8,8 @@ stays inside the backend.
 What only some backends can do is declared as a capability: a small protocol beside
 :class:`Store` (:class:`Versioned`, :class:`Checksumming`, :class:`Restorable`,
 :class:`Multipart`, :class:`LocalDirectory`, :class:`Destroyable`), checked with
-``isinstance`` and never probed with ``hasattr``. The store contract suite tests each capability on every backend that
-claims it.
+``isinstance`` and never probed with ``hasattr``. The store contract suite tests each
+capability on every backend that claims it.
 
 Errors: the ``StorageError`` subtree of :mod:`preserve.errors` (re-exported here for the
 backends, which raise them).
