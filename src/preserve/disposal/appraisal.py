@@ -210,6 +210,9 @@ def _second_person(batch: Appraisal, who: Person) -> None:
 
 def _assign(session: Session, d: AppraisalDecision, aip: Aip, who: Person, batch) -> None:
     before = aip.retention
+    # The finding aids are derived from the metadata on every write: the catalogue's copy of
+    # the metadata carries the new period (the AIP in the stores keeps what was sent).
+    aip.record_metadata = {**aip.record_metadata, "retention": d.retention}
     aip.retention = d.retention
     d.outcome = "applied"
     record_event(
