@@ -122,9 +122,14 @@ def test_destruction_everywhere_proved_and_kept(rt, client, make_token, s3_targe
         assert tomb in s3_target.object_keys()
         assert all((root / tomb).is_file() for root in fs_roots)
         assert client.get(f"/v1/aips/{aip_id}", headers=who.officer).status_code == 410
+    kept_list = f"disposal/lists/{batch['id']}.json"
+    assert kept_list in s3_target.object_keys()
+    assert all((root / kept_list).is_file() for root in fs_roots)
     assert versions_of(s3_target, kept)
 
     listing = client.get(f"/v1/appraisals/{batch['id']}/destruction-list", headers=who.officer)
+    stored = json.loads((fs_roots[0] / kept_list).read_text(encoding="utf-8"))
+    assert stored["report"]["records"] == listing.json()["report"]["records"]
     signed = tmp_path / "destruction-list.json"
     signed.write_text(listing.text, encoding="utf-8")
     env = cli_env(rt.settings.data_dir, rt.settings.sqlalchemy_url, rt.settings.profiles_dir)
@@ -134,6 +139,13 @@ def test_destruction_everywhere_proved_and_kept(rt, client, make_token, s3_targe
     edited["report"]["approver"] = "someone else"
     signed.write_text(json.dumps(edited), encoding="utf-8")
     assert run_cli(env, "report", "verify", str(signed)).returncode == 1
+
+    shown = run_cli(env, "appraisal", "show", batch["id"], "--format", "json")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["state"] == "done", shown.stderr
+    due_csv = run_cli(env, "appraisal", "due", "--as-of", "2031-01-02", "--format", "csv")
+    assert due_csv.returncode == 0 and due_csv.stdout.count("\n") == 1, due_csv.stdout  # header
+    unknown = run_cli(env, "appraisal", "show", "no-such-batch")
+    assert unknown.returncode != 0 and "no appraisal" in unknown.stderr
 
     audits = run_audits(rt, Selection()).audits  # quiet: only the kept record is audited
     assert {(a.aip_id, a.outcome) for a in audits} == {(kept, AuditOutcome.OK)}

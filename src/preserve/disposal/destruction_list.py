@@ -7,6 +7,7 @@ a fixity report. Its records come from the tombstones, which survive a catalogue
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -16,9 +17,11 @@ from preserve.canonical import JCS, canonical
 from preserve.catalog.types import utcnow
 from preserve.disposal import repository as repo
 from preserve.disposal.render import csv_text, html_page
+from preserve.storage.base import Store
 from preserve.trust.signing import sign
 
 SIGNED_FILE = "destruction-list.json"
+PREFIX = "disposal/lists/"
 COLUMNS = [
     ("archival_code", "档号", "Archival code"),
     ("title", "题名", "Title"),
@@ -76,6 +79,17 @@ def destruction_list(session: Session, appraisal_id: str) -> dict[str, Any]:
 def signed(key: Any, report: dict[str, Any]) -> dict[str, Any]:
     signature = sign(key, canonical(report), SIGNED_FILE)
     return {"report": report, "signature": json.loads(signature.to_json())}
+
+
+def list_key(appraisal_id: str) -> str:
+    return f"{PREFIX}{appraisal_id}.json"
+
+
+def write_to(store: Store, envelope: dict[str, Any]) -> None:
+    """The signed list kept beside the records it lists (a rewrite when a held record of the
+    batch is destroyed later)."""
+    data = json.dumps(envelope, ensure_ascii=False, indent=1).encode()
+    store.put(list_key(envelope["report"]["appraisal_id"]), io.BytesIO(data), overwrite=True)
 
 
 def to_csv(report: dict[str, Any]) -> str:

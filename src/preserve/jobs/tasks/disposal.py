@@ -3,8 +3,9 @@
 Plan -> for each record, each target: empty it and prove it empty with no transaction open,
 then record that target's proof in its own -> once every target of a record is proven empty,
 the signed tombstone goes to each of them and the record leaves the catalogue -> the batch is
-done when no record is left to destroy. A target that is down raises a retryable error: the job
-waits and starts again from what is already proven.
+done when no record is left to destroy, and its signed destruction list is written to the
+targets it emptied (``disposal/lists/<batch>.json``). A target that is down raises a
+retryable error: the job waits and starts again from what is already proven.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from preserve.disposal import destruction, tombstones
+from preserve.disposal import destruction_list as dlist
 from preserve.errors import DestructionRefused
 from preserve.ingest.staging import discard
 from preserve.jobs.registry import task
@@ -31,7 +33,11 @@ def destroy(rt: Runtime, payload: dict[str, Any]) -> None:
         except DestructionRefused as exc:  # reported; the other records still go
             refused = refused or exc
     with rt.sessions.begin() as session:
-        destruction.finish_batch(session, plan.appraisal_id)
+        finished = destruction.finish_batch(session, plan.appraisal_id)
+        signed = dlist.signed(rt.signing_key, dlist.destruction_list(session, plan.appraisal_id))
+    if finished:
+        for profile, target in sorted({(i.profile, t) for i in plan.items for t in i.targets}):
+            dlist.write_to(rt.store(profile, target), signed)
     if refused is not None:
         raise refused
 
