@@ -303,3 +303,29 @@ def test_hostile_bodies_are_clean_problems(rt, client, make_token):
         response = client.post("/v1/holds", json=hold, headers=who.officer)
         assert response.status_code in (404, 422), (hold, response.text)
     assert client.get(f"/v1/aips/{aip_id}", headers=who.officer).status_code == 200
+
+
+def test_a_mistaken_transfer_is_deaccessioned_outside_the_clock(rt, client, make_token):
+    who = people(make_token)
+    mistaken = record(rt, client, make_token, date="2026-01-01")  # due only in 2037
+    set_clock(rt, AFTER_DUE)
+    early = client.post(
+        "/v1/appraisals", json={"decisions": [destroy(mistaken)]}, headers=who.officer
+    )
+    assert early.status_code == 400
+    batch = propose(
+        client,
+        who.officer,
+        {"aip_id": mistaken, "decision": "deaccession", "reason": "sent to the wrong archive"},
+    )
+    assert client.get(f"/v1/appraisals/{batch['id']}", headers=who.officer).json()["kind"] == (
+        "deaccession"
+    )
+    own = client.post(f"/v1/appraisals/{batch['id']}/approve", headers=who.officer)
+    assert own.status_code == 403
+    done = approve(rt, client, who.appraiser, batch["id"])
+    assert done["state"] == "done" and done["decisions"][0]["outcome"] == "destroyed"
+    assert not any(files_of(s / "aips", mistaken) for s in stores(rt))
+    assert ("deaccession", "success", None) in events(rt, mistaken)
+    gone = client.get(f"/v1/aips/{mistaken}", headers=who.officer).json()
+    assert gone["tombstone"]["decision"] == "deaccession"

@@ -38,7 +38,12 @@ pytestmark = pytest.mark.slow  # a moto server per module
 
 
 @pytest.fixture
-def s3_target(moto) -> S3:
+def lock_mode() -> str:
+    return "GOVERNANCE"
+
+
+@pytest.fixture
+def s3_target(moto, lock_mode: str) -> S3:
     target = S3(
         "s3-c",
         "site-c",
@@ -47,7 +52,7 @@ def s3_target(moto) -> S3:
         bucket_name("disposal"),
         versioning=True,
         object_lock=True,
-        extra='object_lock = { mode = "GOVERNANCE", days = 3650 }\n',
+        extra=f'object_lock = {{ mode = "{lock_mode}", days = 3650 }}\n',
     )
     target.make_bucket()
     return target
@@ -167,3 +172,25 @@ def test_destruction_everywhere_proved_and_kept(rt, client, make_token, s3_targe
     records = json.loads(destroyed.stdout)["records"]
     assert sorted(r["aip_id"] for r in records) == sorted(doomed)
     assert {r["appraisal_id"] for r in records} == {batch["id"]}
+
+
+@pytest.mark.parametrize("lock_mode", ["COMPLIANCE"])
+def test_a_target_that_refuses_is_reported_never_skipped(rt, client, make_token, s3_target):
+    who = people(make_token)
+    aip_id = record(rt, client, make_token)
+    set_clock(rt, AFTER_DUE)
+    batch = propose(client, who.officer, destroy(aip_id))
+    stuck = approve(rt, client, who.appraiser, batch["id"])
+    assert stuck["state"] == "destroying", stuck
+    decision = stuck["decisions"][0]
+    assert decision["outcome"] == "refused" and "s3-c" in decision["problem"]
+    assert "s3-c" not in decision["deletions"]
+    assert versions_of(s3_target, aip_id)  # the locked copy is still there, and says so
+    assert client.get(f"/v1/aips/{aip_id}", headers=who.officer).status_code == 200
+    assert client.get("/v1/appraisals/destroyed", headers=who.officer).json()["records"] == []
+    assert "disposal/tombstones/" not in " ".join(s3_target.object_keys())
+    with rt.sessions() as session:
+        alerts = session.scalars(select(Alert)).all()
+        assert [(a.kind, a.target, a.aip_id) for a in alerts] == [
+            ("destruction-refused", "s3-c", aip_id)
+        ]
