@@ -7,6 +7,7 @@ reconcile stay quiet, and a catalogue rebuilt from the S3 target lists them as d
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,13 @@ def versions_of(target: S3, aip_id: str) -> list[str]:
     return [k for k in versions + markers if f"/{aip_id}/" in k]
 
 
+def lock_dates(target: S3, aip_id: str) -> set[datetime]:
+    s3 = target.client()
+    keys = [k for k in target.object_keys() if f"/{aip_id}/" in k]
+    assert keys
+    return {s3.head_object(Bucket=target.bucket, Key=k)["ObjectLockRetainUntilDate"] for k in keys}
+
+
 def wipe_database(rt) -> None:
     url = rt.settings.sqlalchemy_url
     rt.engine.dispose()
@@ -104,6 +112,9 @@ def test_destruction_everywhere_proved_and_kept(rt, client, make_token, s3_targe
     kept = record(rt, client, make_token, retention="permanent")
     fs_roots = [tmp_path / "stores" / "site-a-disk", tmp_path / "stores" / "site-b-nas"]
     assert all(versions_of(s3_target, a) for a in doomed)
+    # 10-year records are locked until their retention ends; the permanent one as the profile says
+    assert lock_dates(s3_target, doomed[0]) == {datetime(2031, 1, 1, tzinfo=UTC)}
+    assert min(lock_dates(s3_target, kept)) > datetime(2035, 1, 1, tzinfo=UTC)
 
     set_clock(rt, BEFORE_DUE)
     assert client.get("/v1/appraisals/due", headers=who.officer).json()["records"] == []

@@ -7,6 +7,7 @@ import hashlib
 import io
 import random
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,6 +21,7 @@ from preserve.storage.base import (
     ObjectInfo,
     ObjectNotFound,
     ObjectUnavailable,
+    RecordLocking,
     Restorable,
     StorageError,
     Store,
@@ -235,11 +237,19 @@ def test_filesystem_failed_put_leaves_no_temp_files(tmp_path):
 
 # -- capabilities: each backend claims exactly these, and keeps each one it claims ------------
 
-CAPABILITIES = (Versioned, Checksumming, Restorable, Multipart, LocalDirectory, Destroyable)
+CAPABILITIES = (
+    Versioned,
+    Checksumming,
+    Restorable,
+    Multipart,
+    LocalDirectory,
+    Destroyable,
+    RecordLocking,
+)
 CLAIMS: dict[str, set[type]] = {
     "memory": {Destroyable},
     "filesystem": {LocalDirectory, Destroyable},
-    "s3": {Versioned, Checksumming, Restorable, Multipart, Destroyable},
+    "s3": {Versioned, Checksumming, Restorable, Multipart, Destroyable, RecordLocking},
 }
 
 
@@ -381,3 +391,16 @@ def test_s3_destroy_reports_a_compliance_lock(make):
     with pytest.raises(DestructionRefused):
         store.destroy("aips/ab/cd/x/", bypass_governance=True)
     assert store.remnants("aips/ab/cd/x/")
+
+
+def test_s3_put_until_locks_until_then_and_not_the_profile_days(make):
+    lock = ObjectLock(mode="GOVERNANCE", days=3650)
+    store = make("s3", versioning=True, lock=True, object_lock=lock)
+    until = datetime(2031, 1, 1, tzinfo=UTC)
+    store.put_until("aips/ab/cd/x/a.txt", io.BytesIO(b"ten years"), until)
+    put_bytes(store, "aips/ab/cd/y/a.txt", b"permanent")
+    head = store._client.head_object(Bucket=store.bucket, Key="aips/ab/cd/x/a.txt")
+    assert head["ObjectLockRetainUntilDate"] == until
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    other = store._client.head_object(Bucket=store.bucket, Key="aips/ab/cd/y/a.txt")
+    assert other["ObjectLockRetainUntilDate"] > datetime(2035, 1, 1, tzinfo=UTC)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
+from preserve.aip.retention import period_years, record_year, retention_end
 from preserve.errors import InvalidInput
 
 PERMANENT = "permanent"
@@ -30,19 +31,7 @@ def normalise(value: str) -> str:
     return text
 
 
-def years(retention: str | None) -> int | None:
-    """The period in years; None for permanent or an unknown value (never due)."""
-    if not retention:
-        return None
-    match = _YEARS.match(retention)
-    return int(match.group(1)) if match else None
-
-
-def record_year(record_date: str | None, year: str | None) -> int | None:
-    for text in (record_date, year):
-        if text and len(text) >= 4 and text[:4].isdigit():
-            return int(text[:4])
-    return None
+years = period_years
 
 
 def due_on(
@@ -62,9 +51,7 @@ def due_on(
             return day.replace(year=day.year + period)
         except ValueError:  # 29 February
             return date(day.year + period, 3, 1)
-    if begins + 1 + period > 9999:
-        return None
-    return date(begins + 1 + period, 1, 1)
+    return retention_end(retention, record_date, year)
 
 
 def cutoff(period: int, today: date, start: str = "next-year") -> str:

@@ -7,7 +7,8 @@ stays inside the backend.
 
 What only some backends can do is declared as a capability: a small protocol beside
 :class:`Store` (:class:`Versioned`, :class:`Checksumming`, :class:`Restorable`,
-:class:`Multipart`, :class:`LocalDirectory`, :class:`Destroyable`), checked with
+:class:`Multipart`, :class:`LocalDirectory`, :class:`Destroyable`,
+:class:`RecordLocking`), checked with
 ``isinstance`` and never probed with ``hasattr``. The store contract suite tests each
 capability on every backend that claims it.
 
@@ -166,6 +167,19 @@ class LocalDirectory(Protocol):
     """A store whose object ``key`` is the file ``root/key`` on a local or mounted disk."""
 
     root: Path
+
+
+@runtime_checkable
+class RecordLocking(Protocol):
+    """A WORM store (S3 Object Lock) that can write an object locked until a given instant
+    instead of the profile's fixed period: a 10- or 30-year record's AIP is locked until its
+    retention ends, so WORM never blocks a lawful destruction and nothing destroys it earlier."""
+
+    def put_until(
+        self, key: str, source: BinaryIO, until: datetime, *, overwrite: bool = False
+    ) -> ObjectInfo:
+        """As :meth:`Store.put`, locked until ``until`` where the store locks at all."""
+        ...
 
 
 @runtime_checkable

@@ -155,6 +155,18 @@ class S3Store:
     # -- the Store protocol -------------------------------------------------------------
 
     def put(self, key: str, source: BinaryIO, *, overwrite: bool = False) -> ObjectInfo:
+        return self._put(key, source, overwrite, None)
+
+    def put_until(
+        self, key: str, source: BinaryIO, until: datetime, *, overwrite: bool = False
+    ) -> ObjectInfo:
+        """Locked until ``until`` (at least a day from now) instead of the profile's days; a
+        bucket written without Object Lock ignores ``until``."""
+        return self._put(key, source, overwrite, max(until, datetime.now(UTC) + timedelta(days=1)))
+
+    def _put(
+        self, key: str, source: BinaryIO, overwrite: bool, until: datetime | None
+    ) -> ObjectInfo:
         full = self._full(key)
         reader = _SourceReader(source, self.part_size)
         with self._mapped("write", key):
@@ -164,15 +176,17 @@ class S3Store:
             if not overwrite and not trust_server and self._head(full) is not None:
                 raise ObjectExists(f"{self.name}: {key} already exists")
             if single:
-                written = self._put_single(full, reader.read(len(first)), overwrite=overwrite)
+                data = reader.read(len(first))
+                written = self._put_single(full, data, overwrite=overwrite, until=until)
             else:
+                args = self._write_args(until)
                 self._client.upload_fileobj(
-                    reader, self.bucket, full, ExtraArgs=self._write_args(), Config=self._transfer
+                    reader, self.bucket, full, ExtraArgs=args, Config=self._transfer
                 )
                 written = self._client.head_object(
                     Bucket=self.bucket, Key=full, ChecksumMode="ENABLED"
                 )
-                self._ensure_retention(full, written)
+                self._ensure_retention(full, written, until)
         version = written.get("VersionId")
         confirmed = self._confirm_checksum(key, reader, written.get("ChecksumSHA256"), version)
         return ObjectInfo(
@@ -183,7 +197,9 @@ class S3Store:
             version_id=version,
         )
 
-    def _ensure_retention(self, full: str, head: dict[str, Any]) -> None:
+    def _ensure_retention(
+        self, full: str, head: dict[str, Any], until: datetime | None = None
+    ) -> None:
         """Set the profile's retention on a multipart object the server left without it.
 
         The retention goes with CreateMultipartUpload; a server may drop it there (moto
@@ -192,7 +208,7 @@ class S3Store:
             return
         retention = {
             "Mode": self.object_lock.mode,
-            "RetainUntilDate": self._write_args()["ObjectLockRetainUntilDate"],
+            "RetainUntilDate": self._write_args(until)["ObjectLockRetainUntilDate"],
         }
         extra = {"VersionId": head["VersionId"]} if head.get("VersionId") else {}
         self._client.put_object_retention(
@@ -415,19 +431,21 @@ class S3Store:
         except ObjectNotFound:
             return None
 
-    def _put_single(self, full: str, data: bytes, *, overwrite: bool) -> dict[str, Any]:
-        args = self._write_args()
+    def _put_single(
+        self, full: str, data: bytes, *, overwrite: bool, until: datetime | None = None
+    ) -> dict[str, Any]:
+        args = self._write_args(until)
         if not overwrite:
             args["IfNoneMatch"] = "*"
         return self._client.put_object(Bucket=self.bucket, Key=full, Body=data, **args)
 
-    def _write_args(self) -> dict[str, Any]:
+    def _write_args(self, until: datetime | None = None) -> dict[str, Any]:
         args: dict[str, Any] = {"ChecksumAlgorithm": "SHA256"}
         if self.storage_class:
             args["StorageClass"] = self.storage_class
         if self.object_lock:
             args["ObjectLockMode"] = self.object_lock.mode
-            until = datetime.now(UTC) + timedelta(days=self.object_lock.days)
+            until = until or datetime.now(UTC) + timedelta(days=self.object_lock.days)
             args["ObjectLockRetainUntilDate"] = until
         return args
 
