@@ -329,3 +329,14 @@ def test_a_mistaken_transfer_is_deaccessioned_outside_the_clock(rt, client, make
     assert ("deaccession", "success", None) in events(rt, mistaken)
     gone = client.get(f"/v1/aips/{mistaken}", headers=who.officer).json()
     assert gone["tombstone"]["decision"] == "deaccession"
+
+
+def test_every_disposal_endpoint_has_an_operation_id(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert paths["/v1/appraisals"]["post"]["operationId"] == "proposeAppraisal"
+    assert paths["/v1/appraisals/{appraisal_id}/approve"]["post"]["operationId"] == (
+        "approveAppraisal"
+    )
+    assert paths["/v1/appraisals/due"]["get"]["operationId"] == "listDueRecords"
+    assert paths["/v1/holds/{hold_id}"]["delete"]["operationId"] == "releaseHold"
+    assert "410" in paths["/v1/aips/{aip_id}"]["get"]["responses"]
