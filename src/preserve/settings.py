@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         description="When a record's retention starts: 1 January of the year after the "
         "record's date (the default), or the record's date itself.",
     )
+    appraisal_expiry_days: int = Field(
+        default=90,
+        ge=1,
+        description="A proposed appraisal batch not decided within this many days expires: it "
+        "can no longer be approved, and changes nothing.",
+    )
     disposal_clock: datetime | None = Field(
         default=None,
         description="Stands in for 'now' when deciding which records fell due (tests and "

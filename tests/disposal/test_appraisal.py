@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -22,6 +23,7 @@ from disposal.disposal_support import (
     set_clock,
 )
 from preserve.audit.signed import verify_report
+from preserve.catalog.disposal_models import Appraisal
 from preserve.catalog.models import Aip, Event, Job
 from preserve.catalog.types import utcnow
 from preserve.jobs.worker import drain
@@ -183,7 +185,17 @@ def test_a_rejected_batch_changes_nothing(rt, client, make_token):
         client.post(f"/v1/appraisals/{batch['id']}/approve", headers=who.appraiser).status_code
         == 409
     )
-    propose(client, who.officer, destroy(aip_id))  # a rejected batch does not block a new one
+    again = propose(client, who.officer, destroy(aip_id))  # a rejected batch blocks nothing
+    with rt.sessions.begin() as session:  # 91 days pass undecided: the proposal expires
+        session.get(Appraisal, again["id"]).proposed_at = utcnow() - timedelta(days=91)
+    late = client.post(f"/v1/appraisals/{again['id']}/approve", headers=who.appraiser)
+    assert late.status_code == 409 and "expired" in late.json()["detail"]
+    assert client.get(f"/v1/appraisals/{again['id']}", headers=who.officer).json()["state"] == (
+        "expired"
+    )
+    drain(rt)
+    assert client.get(f"/v1/aips/{aip_id}", headers=who.officer).status_code == 200
+    propose(client, who.officer, destroy(aip_id))  # nor does an expired one
 
 
 def test_a_held_record_is_kept_until_the_hold_is_released(rt, client, make_token):

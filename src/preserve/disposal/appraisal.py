@@ -12,7 +12,7 @@ and approving the batch again once the hold is released destroys it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -51,6 +51,7 @@ def propose(
     *,
     start: str = "next-year",
     note: str = "",
+    expiry: timedelta = timedelta(days=90),
 ) -> Appraisal:
     checked = [_checked(d) for d in decisions]
     if not checked:
@@ -64,7 +65,7 @@ def propose(
     unknown = [i for i in ids if i not in aips]
     if unknown:
         raise InvalidInput(f"no AIP {unknown[0]}")
-    busy = repo.open_decisions_for(session, ids)
+    busy = repo.open_decisions_for(session, ids, proposed_since=utcnow() - expiry)
     batch = Appraisal(
         state="proposed",
         kind="deaccession" if any(d["decision"] == "deaccession" for d in checked) else "appraisal",
@@ -100,12 +101,24 @@ def propose(
     return batch
 
 
-def approve(session: Session, appraisal_id: str, who: Person, stores: Stores) -> Appraisal:
+def approve(
+    session: Session,
+    appraisal_id: str,
+    who: Person,
+    stores: Stores,
+    *,
+    expiry: timedelta = timedelta(days=90),
+) -> Appraisal:
     batch = repo.get_appraisal(session, appraisal_id, lock=True)
     _second_person(batch, who)
     held_again = batch.state == "done" and any(d.outcome == "held" for d in batch.decisions)
     if batch.state != "proposed" and not held_again:
         raise Conflict(f"appraisal {batch.id} is {batch.state}; only a proposed batch is approved")
+    if batch.state == "proposed" and expired(batch, expiry):
+        raise Conflict(
+            f"appraisal {batch.id} was proposed on {batch.proposed_at.date()} and expired "
+            f"after {expiry.days} days undecided; it changes nothing: propose it again"
+        )
     todo = [d for d in batch.decisions if d.outcome in ("pending", "held")]
     aips = repo.aips_by_id(session, [d.aip_id for d in todo])
     for d in todo:  # check everything before changing anything
@@ -139,6 +152,10 @@ def approve(session: Session, appraisal_id: str, who: Person, stores: Stores) ->
         batch.state, batch.finished_at = "done", utcnow()
     session.flush()
     return batch
+
+
+def expired(batch: Appraisal, expiry: timedelta) -> bool:
+    return batch.state == "proposed" and utcnow() - batch.proposed_at > expiry
 
 
 def reject(session: Session, appraisal_id: str, who: Person, reason: str) -> Appraisal:
@@ -251,10 +268,10 @@ def _event(
     )
 
 
-def appraisal_to_dict(batch: Appraisal) -> dict[str, Any]:
+def appraisal_to_dict(batch: Appraisal, expiry: timedelta | None = None) -> dict[str, Any]:
     return {
         "id": batch.id,
-        "state": batch.state,
+        "state": "expired" if expiry is not None and expired(batch, expiry) else batch.state,
         "kind": batch.kind,
         "note": batch.note,
         "proposer": {"name": batch.proposer, "role": batch.proposer_role},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -38,8 +39,11 @@ def aips_by_id(session: Session, aip_ids: Sequence[str]) -> dict[str, Aip]:
     return {aip.id: aip for aip in session.scalars(stmt)}
 
 
-def open_decisions_for(session: Session, aip_ids: Sequence[str]) -> dict[str, str]:
-    """AIP id → the batch that will still destroy it (pending in a proposed/approved batch)."""
+def open_decisions_for(
+    session: Session, aip_ids: Sequence[str], proposed_since: datetime | None = None
+) -> dict[str, str]:
+    """AIP id → the batch that will still destroy it (pending in a proposed/approved batch;
+    a proposal from before ``proposed_since`` has expired and counts no more)."""
     stmt = (
         select(AppraisalDecision.aip_id, AppraisalDecision.appraisal_id)
         .join(Appraisal)
@@ -50,6 +54,10 @@ def open_decisions_for(session: Session, aip_ids: Sequence[str]) -> dict[str, st
             Appraisal.state.in_(("proposed", "approved", "destroying", "done")),
         )
     )
+    if proposed_since is not None:
+        stmt = stmt.where(
+            or_(Appraisal.state != "proposed", Appraisal.proposed_at >= proposed_since)
+        )
     return {aip_id: batch for aip_id, batch in session.execute(stmt)}
 
 

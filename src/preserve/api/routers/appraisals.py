@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -70,6 +70,10 @@ class HoldIn(BaseModel):
     reason: str = Field(max_length=2000)
 
 
+def _expiry(rt: Runtime) -> timedelta:
+    return timedelta(days=rt.settings.appraisal_expiry_days)
+
+
 def person(who: Principal) -> appraisals.Person:
     return appraisals.Person(
         f"{who.agency_name}/{who.role.value}#{who.token_id}", who.role.value, who.token_id
@@ -122,6 +126,7 @@ def propose(
         now_or(rt.settings.disposal_clock).date(),
         start=rt.settings.retention_start,
         note=body.note,
+        expiry=_expiry(rt),
     )
     return appraisals.appraisal_to_dict(batch)
 
@@ -141,9 +146,13 @@ def list_all(
 
 @router.get("/{appraisal_id}", operation_id="getAppraisal", responses=PROBLEM_RESPONSES)
 def read(
-    appraisal_id: str, _: Principal = Depends(_OFFICERS), session: Session = Depends(db)
+    appraisal_id: str,
+    _: Principal = Depends(_OFFICERS),
+    session: Session = Depends(db),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    return appraisals.appraisal_to_dict(repo.get_appraisal(session, appraisal_id))
+    """A batch; ``state``: proposed, approved, destroying, done, rejected, or expired."""
+    return appraisals.appraisal_to_dict(repo.get_appraisal(session, appraisal_id), _expiry(rt))
 
 
 @router.post(
@@ -157,9 +166,8 @@ def approve(
 ) -> dict[str, Any]:
     """Approve (an appraiser or the admin, never the proposer): retention changes apply, and
     destruction starts for every record no hold covers."""
-    return appraisals.appraisal_to_dict(
-        appraisals.approve(session, appraisal_id, person(who), rt.stores)
-    )
+    batch = appraisals.approve(session, appraisal_id, person(who), rt.stores, expiry=_expiry(rt))
+    return appraisals.appraisal_to_dict(batch)
 
 
 @router.post("/{appraisal_id}/reject", operation_id="rejectAppraisal", responses=PROBLEM_RESPONSES)
