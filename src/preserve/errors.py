@@ -22,6 +22,11 @@ boundary where they are met, with ``raise ... from exc``.
     │   ├── FileTooLarge                       413
     │   ├── UnsupportedMediaType               415
     │   └── MalformedUpload                    400
+    ├── BadRequest                             400
+    │   ├── PermanentRecord                    400  (a destruction decision on a permanent record)
+    │   └── NotDue                             400  (destruction before the retention ended)
+    ├── Gone                                   410  (a destroyed record; its tombstone answers)
+    ├── DestructionRefused                     409  (a target refuses to delete; reported)
     ├── Conflict                               409
     │   ├── IdempotencyConflict                409
     │   └── ReceiptNotReady                    409
@@ -171,6 +176,39 @@ class MalformedUpload(InvalidInput):
     slug = "malformed-upload"
     title = "The multipart body could not be read"
     status = 400
+
+
+class BadRequest(PreserveError):
+    slug = "bad-request"
+    title = "Bad request"
+    status = 400
+
+
+class PermanentRecord(BadRequest):
+    """A destruction decision on a record kept permanently (保管期限 永久)."""
+
+    slug = "permanent-record"
+    title = "A permanent record cannot be destroyed"
+
+
+class NotDue(BadRequest):
+    slug = "retention-not-ended"
+    title = "The record's retention period has not ended"
+
+
+class Gone(PreserveError):
+    slug = "destroyed"
+    title = "The record was destroyed"
+    status = 410
+
+
+class DestructionRefused(PreserveError):
+    """A target that refuses to delete an AIP's object (Object Lock in compliance mode, a
+    permission): reported, never skipped; the destruction stays unfinished."""
+
+    slug = "destruction-refused"
+    title = "A target refused to delete"
+    status = 409
 
 
 class Conflict(PreserveError):

@@ -10,6 +10,7 @@ current directory. No secret has a default.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
@@ -103,6 +104,22 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="The lowest level logged.")
     alert_webhook_url: str | None = Field(
         default=None, description="Critical alerts are POSTed here as JSON."
+    )
+    retention_start: Literal["next-year", "record-date"] = Field(
+        default="next-year",
+        description="When a record's retention starts: 1 January of the year after the "
+        "record's date (the default), or the record's date itself.",
+    )
+    appraisal_expiry_days: int = Field(
+        default=90,
+        ge=1,
+        description="A proposed appraisal batch not decided within this many days expires: it "
+        "can no longer be approved, and changes nothing.",
+    )
+    disposal_clock: datetime | None = Field(
+        default=None,
+        description="Stands in for 'now' when deciding which records fell due (tests and "
+        "drills simulate the clock with it); unset: the real time.",
     )
 
     @cached_property

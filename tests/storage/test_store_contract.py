@@ -7,17 +7,21 @@ import hashlib
 import io
 import random
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
+from preserve.errors import DestructionRefused
 from preserve.storage.base import (
     Checksumming,
+    Destroyable,
     LocalDirectory,
     Multipart,
     ObjectExists,
     ObjectInfo,
     ObjectNotFound,
     ObjectUnavailable,
+    RecordLocking,
     Restorable,
     StorageError,
     Store,
@@ -27,6 +31,7 @@ from preserve.storage.base import (
 )
 from preserve.storage.filesystem import FilesystemStore
 from preserve.storage.memory import MemoryStore
+from preserve.storage.profiles import ObjectLock
 from preserve.storage.s3 import S3Store
 from support.moto_server import MotoServer
 
@@ -232,11 +237,19 @@ def test_filesystem_failed_put_leaves_no_temp_files(tmp_path):
 
 # -- capabilities: each backend claims exactly these, and keeps each one it claims ------------
 
-CAPABILITIES = (Versioned, Checksumming, Restorable, Multipart, LocalDirectory)
+CAPABILITIES = (
+    Versioned,
+    Checksumming,
+    Restorable,
+    Multipart,
+    LocalDirectory,
+    Destroyable,
+    RecordLocking,
+)
 CLAIMS: dict[str, set[type]] = {
-    "memory": set(),
-    "filesystem": {LocalDirectory},
-    "s3": {Versioned, Checksumming, Restorable, Multipart},
+    "memory": {Destroyable},
+    "filesystem": {LocalDirectory, Destroyable},
+    "s3": {Versioned, Checksumming, Restorable, Multipart, Destroyable, RecordLocking},
 }
 
 
@@ -248,14 +261,14 @@ def claiming(capability: type) -> list[str]:
 def make(request: pytest.FixtureRequest, tmp_path):
     """make(kind, versioning=False, **S3Store options): a fresh store of that backend."""
 
-    def build(kind: str, *, versioning: bool = False, **kwargs) -> Store:
+    def build(kind: str, *, versioning: bool = False, lock: bool = False, **kwargs) -> Store:
         if kind == "memory":
             return MemoryStore("mem")
         if kind == "filesystem":
             return FilesystemStore("fs", tmp_path / "store")
         moto: MotoServer = request.getfixturevalue("moto")
         bucket = f"contract-{uuid.uuid4().hex[:16]}"
-        client = moto.make_bucket(bucket, versioning=versioning)
+        client = moto.make_bucket(bucket, versioning=versioning, object_lock=lock)
         return S3Store("s3", bucket, client=client, part_size=PART_SIZE, **kwargs)
 
     return build
@@ -339,3 +352,55 @@ def test_local_directory_keeps_each_key_as_a_file_under_its_root(make, kind):
     assert isinstance(store, LocalDirectory)
     put_bytes(store, "aips/ab/x/bagit.txt", b"BagIt-Version: 1.0\n")
     assert (store.root / "aips" / "ab" / "x" / "bagit.txt").read_bytes() == b"BagIt-Version: 1.0\n"
+
+
+@pytest.mark.parametrize("kind", claiming(Destroyable))
+def test_destroyable_leaves_nothing_under_the_prefix(make, kind):
+    store = make(kind, versioning=True)
+    assert isinstance(store, Destroyable)
+    put_bytes(store, "aips/ab/cd/x/data/a.txt", b"a")
+    put_bytes(store, "aips/ab/cd/x/data/a.txt", b"a again", overwrite=True)  # a second version
+    put_bytes(store, "aips/ab/cd/x/bagit.txt", b"b")
+    store.delete("aips/ab/cd/x/bagit.txt")  # a delete marker on a versioned bucket
+    put_bytes(store, "aips/ab/cd/xy/kept.txt", b"another AIP")
+    assert store.remnants("aips/ab/cd/x/")
+    store.destroy("aips/ab/cd/x/")
+    assert store.remnants("aips/ab/cd/x/") == []
+    assert list(store.list("aips/ab/cd/x/")) == []
+    assert read_bytes(store, "aips/ab/cd/xy/kept.txt") == b"another AIP"
+    with pytest.raises(StorageError):
+        store.destroy("")
+
+
+def test_s3_destroy_lifts_a_governance_lock_only_when_asked(make):
+    lock = ObjectLock(mode="GOVERNANCE", days=30)
+    store = make("s3", versioning=True, lock=True, object_lock=lock)
+    put_bytes(store, "aips/ab/cd/x/a.txt", b"locked")
+    with pytest.raises(DestructionRefused):
+        store.destroy("aips/ab/cd/x/")
+    assert store.remnants("aips/ab/cd/x/")
+    store.destroy("aips/ab/cd/x/", bypass_governance=True)
+    assert store.remnants("aips/ab/cd/x/") == []
+
+
+def test_s3_destroy_reports_a_compliance_lock(make):
+    store = make(
+        "s3", versioning=True, lock=True, object_lock=ObjectLock(mode="COMPLIANCE", days=30)
+    )
+    put_bytes(store, "aips/ab/cd/x/a.txt", b"locked for good")
+    with pytest.raises(DestructionRefused):
+        store.destroy("aips/ab/cd/x/", bypass_governance=True)
+    assert store.remnants("aips/ab/cd/x/")
+
+
+def test_s3_put_until_locks_until_then_and_not_the_profile_days(make):
+    lock = ObjectLock(mode="GOVERNANCE", days=3650)
+    store = make("s3", versioning=True, lock=True, object_lock=lock)
+    until = datetime(2031, 1, 1, tzinfo=UTC)
+    store.put_until("aips/ab/cd/x/a.txt", io.BytesIO(b"ten years"), until)
+    put_bytes(store, "aips/ab/cd/y/a.txt", b"permanent")
+    head = store._client.head_object(Bucket=store.bucket, Key="aips/ab/cd/x/a.txt")
+    assert head["ObjectLockRetainUntilDate"] == until
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    other = store._client.head_object(Bucket=store.bucket, Key="aips/ab/cd/y/a.txt")
+    assert other["ObjectLockRetainUntilDate"] > datetime(2035, 1, 1, tzinfo=UTC)

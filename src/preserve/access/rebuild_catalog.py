@@ -64,6 +64,7 @@ class CatalogRebuildReport:
     events: int = 0
     replicas: dict[str, int] = field(default_factory=dict)
     replication_queued: int = 0
+    destroyed: int = 0  # tombstones found: records destroyed by appraisal, not lost
     unverifiable: list[dict[str, str]] = field(default_factory=list)
     lost: dict[str, str] = field(default_factory=dict)
     approximated: dict[str, str] = field(default_factory=dict)

@@ -10,6 +10,7 @@ from preserve.api.bodies import UploadSlots
 from preserve.api.observability import RequestLog
 from preserve.api.routers import (
     aips,
+    appraisals,
     bagit_profile,
     holdings,
     metrics,
@@ -40,6 +41,8 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
     for module in modules:
         app.include_router(module.router)
     app.include_router(premis_router.router)
+    app.include_router(appraisals.router)
+    app.include_router(appraisals.holds_router)
     _add_problem_schema(app)
     return app
 

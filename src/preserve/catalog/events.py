@@ -35,6 +35,13 @@ class EventType(enum.StrEnum):
     KEY_EXPORT = "key export"
     PROFILE_OVERRIDE = "storage profile override"
     LOG_VERIFICATION = "log verification"
+    # Disposal (preserve.disposal): appraisal decisions, retention changes, holds, destruction.
+    APPRAISAL = "appraisal"
+    POLICY_ASSIGNMENT = "policy assignment"
+    DELETION = "deletion"
+    DEACCESSION = "deaccession"
+    HOLD = "hold"
+    HOLD_RELEASE = "hold release"
 
 
 class Outcome(enum.StrEnum):

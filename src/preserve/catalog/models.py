@@ -62,6 +62,8 @@ class Role(enum.StrEnum):
     # security the security officer (安全保密员), auditor the security auditor (安全审计员).
     SECURITY = "security"
     AUDITOR = "auditor"
+    # Approves appraisal batches (preserve.disposal): never the officer who proposed them.
+    APPRAISER = "appraiser"
 
 
 class SipState(enum.StrEnum):
@@ -407,3 +409,6 @@ class AuditPacing(Base):
 
 
 search_index.install(Sip, Aip)
+
+# The disposal tables live in their own module; importing it puts them on Base.metadata.
+from preserve.catalog import disposal_models as _disposal_models  # noqa: E402, F401

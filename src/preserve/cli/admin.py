@@ -27,7 +27,9 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 @tokens_app.command("create")
 def tokens_create(
     agency: str = typer.Option(..., help="The agency the token acts for (created if new)."),
-    role: Role = typer.Option(..., help="submitter, officer, ops or admin."),
+    role: Role = typer.Option(
+        ..., help="submitter, officer, appraiser, ops, admin, security or auditor."
+    ),
 ) -> None:
     """Issue a token. It is printed once, alone on the last line; only its hash is kept."""
     with open_runtime() as rt, rt.sessions.begin() as session:

@@ -14,6 +14,7 @@ from preserve.access import rebuild_catalog as rebuild
 from preserve.access.rebuild_catalog import LOST, CatalogRebuildReport, RebuildOptions
 from preserve.cli.common import err_console, open_runtime
 from preserve.cli.output import Format, Result, emit, format_option, hidden_alias, output_option
+from preserve.disposal.tombstones import restore_from as restore_tombstones
 from preserve.errors import PreserveError
 from preserve.runtime import Runtime
 
@@ -103,6 +104,9 @@ def run_catalog_rebuild(
             _catalogue_one(rt, store, aip_id, trusted, options, report)
         if tick is not None:
             tick(1)
+    with rt.sessions.begin() as session:  # destroyed records, so they are not taken for lost
+        report.destroyed, bad = restore_tombstones(session, store, trusted)
+    report.unverifiable += [{"aip_id": "-", "reason": reason} for reason in bad]
     report.seconds = round(time.monotonic() - started, 3)
     return report
 
@@ -128,6 +132,7 @@ def _result(report: CatalogRebuildReport) -> Result:
         ("events restored from bags", report.events),
         ("replications queued", report.replication_queued),
         *((f"whole copies on {t}", n) for t, n in sorted(report.replicas.items())),
+        ("destroyed records (tombstones)", report.destroyed),
         ("unverifiable (left out)", len(report.unverifiable)),
     ]
     lines = [f"UNVERIFIABLE {i['aip_id']}: {i['reason']}" for i in report.unverifiable]

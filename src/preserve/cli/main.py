@@ -33,6 +33,9 @@ _COMMANDS: dict[str, _Entry] = {
     "restore": _Entry("preserve.cli.access:restore", "Restore an AIP's payload, verified."),
     "validate": _Entry("preserve.cli.validate:validate", "Re-run check 3-4 over stored AIPs."),
     "audit": _Entry("preserve.cli.audit:audit_app", "Fixity audits."),
+    "appraisal": _Entry(
+        "preserve.cli.appraisal:appraisal_app", "Retention and disposal: due records, batches."
+    ),
     "report": _Entry("preserve.cli.audit:report_app", "Reports for preservation officers."),
     "drill": _Entry("preserve.cli.drill:drill", "Restore a sample from each target and time it."),
     "storage": _Entry("preserve.cli.storage:storage_app", "Targets, profiles, replication."),

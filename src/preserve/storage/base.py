@@ -7,9 +7,10 @@ stays inside the backend.
 
 What only some backends can do is declared as a capability: a small protocol beside
 :class:`Store` (:class:`Versioned`, :class:`Checksumming`, :class:`Restorable`,
-:class:`Multipart`, :class:`LocalDirectory`), checked with ``isinstance`` and never probed
-with ``hasattr``. The store contract suite tests each capability on every backend that
-claims it.
+:class:`Multipart`, :class:`LocalDirectory`, :class:`Destroyable`,
+:class:`RecordLocking`), checked with
+``isinstance`` and never probed with ``hasattr``. The store contract suite tests each
+capability on every backend that claims it.
 
 Errors: the ``StorageError`` subtree of :mod:`preserve.errors` (re-exported here for the
 backends, which raise them).
@@ -166,6 +167,39 @@ class LocalDirectory(Protocol):
     """A store whose object ``key`` is the file ``root/key`` on a local or mounted disk."""
 
     root: Path
+
+
+@runtime_checkable
+class RecordLocking(Protocol):
+    """A WORM store (S3 Object Lock) that can write an object locked until a given instant
+    instead of the profile's fixed period: a 10- or 30-year record's AIP is locked until its
+    retention ends, so WORM never blocks a lawful destruction and nothing destroys it earlier."""
+
+    def put_until(
+        self, key: str, source: BinaryIO, until: datetime, *, overwrite: bool = False
+    ) -> ObjectInfo:
+        """As :meth:`Store.put`, locked until ``until`` where the store locks at all."""
+        ...
+
+
+@runtime_checkable
+class Destroyable(Protocol):
+    """A store that can remove everything under a prefix for good and prove it by listing:
+    every object, and on a versioned bucket every version and delete marker (a lawful
+    destruction, preserve.disposal). A plain :meth:`Store.delete` on a versioned bucket only
+    hides the current version, which is not destruction."""
+
+    def destroy(self, prefix: str, *, bypass_governance: bool = False) -> int:
+        """Remove every object (every version) under ``prefix``; returns how many went.
+
+        ``bypass_governance`` lifts an Object Lock retention in governance mode, which only a
+        destruction approved after the record's retention ended may ask for; a lock the
+        server still enforces raises :class:`~preserve.errors.DestructionRefused`."""
+        ...
+
+    def remnants(self, prefix: str) -> list[str]:
+        """What is left under ``prefix``: every key, version and delete marker."""
+        ...
 
 
 def proves_by_checksum(store: Store) -> TypeGuard[Checksumming]:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -36,6 +37,7 @@ from preserve.storage.base import (
     ObjectExists,
     ObjectInfo,
     ObjectNotFound,
+    RecordLocking,
     SourceUnavailable,
     StorageError,
     Store,
@@ -90,6 +92,13 @@ class _Copy:
     pacer: Pacer | None
     progress: Callable[[int], None] | None
     present: set[str] = field(default_factory=set)
+    retain_until: datetime | None = None
+
+    def put(self, key: str, stream: BinaryIO, *, overwrite: bool = False) -> ObjectInfo:
+        """Locked until the record's retention ends where the store can say so."""
+        if self.retain_until is not None and isinstance(self.store, RecordLocking):
+            return self.store.put_until(key, stream, self.retain_until, overwrite=overwrite)
+        return self.store.put(key, stream, overwrite=overwrite)
 
     @contextmanager
     def open_source(self, relpath: str) -> Iterator[BinaryIO]:
@@ -114,6 +123,7 @@ def copy_bag(
     sizes: dict[str, int] | None = None,
     pacer: Pacer | None = None,
     concurrency: int | None = None,
+    retain_until: datetime | None = None,
 ) -> None:
     """Write every file of the bag to ``store``, each proven before the next group starts.
 
@@ -122,6 +132,7 @@ def copy_bag(
     small files from large ones; a file of unknown size counts as large unless it is a tag
     file."""
     job = _Copy(source, store, aip_id, dict(expected), dict(sizes or {}), pacer, progress)
+    job.retain_until = retain_until
     for relpath in extra:
         with job.open_source(relpath) as stream:
             job.expected[relpath] = hash_stream(stream, ("sha256",))[0]["sha256"]
@@ -180,12 +191,12 @@ def _copy_one(job: _Copy, relpath: str) -> None:
         return
     with job.open_source(relpath) as stream:
         try:
-            info = job.store.put(key, stream)
+            info = job.put(key, stream)
         except ObjectExists:
             info = None
     if info is None:
         with job.open_source(relpath) as again:
-            info = job.store.put(key, again, overwrite=True)
+            info = job.put(key, again, overwrite=True)
     _prove(job.store, key, want, info)
     if job.progress is not None:
         job.progress(info.size)

@@ -107,6 +107,58 @@ class FilesystemStore:
         except OSError as exc:
             raise StorageError(f"{self.name}: cannot delete {key}: {exc.strerror}") from exc
 
+    def destroy(self, prefix: str, *, bypass_governance: bool = False) -> int:
+        """Delete every file under ``prefix`` (temporary files of killed writes too), then the
+        directories left empty, up to the root."""
+        count = 0
+        for path in self._files_under(prefix):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StorageError(
+                    f"{self.name}: cannot delete {path.name}: {exc.strerror}"
+                ) from exc
+            count += 1
+        self._prune(prefix)
+        return count
+
+    def remnants(self, prefix: str) -> list[str]:
+        return sorted(p.relative_to(self.root).as_posix() for p in self._files_under(prefix))
+
+    def _files_under(self, prefix: str) -> list[Path]:
+        head = prefix.rstrip("/")
+        if not head:
+            raise StorageError(f"{self.name}: refusing to destroy the whole store")
+        start = self._path(head)
+        if not self.root.is_dir():
+            raise StorageError(f"{self.name}: the store's root {self.root} is not there")
+        if start.is_file():
+            return [start]
+        return sorted(p for p in start.rglob("*") if p.is_file() or p.is_symlink())
+
+    def _prune(self, prefix: str) -> None:
+        start = self._path(prefix.rstrip("/"))
+        if start.is_dir():
+            for directory in sorted(start.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+                if directory.is_dir():
+                    _rmdir_empty(directory)
+        node = start
+        while node != self.root and self.root in node.parents:
+            if node.is_dir() and not _rmdir_empty(node):
+                break
+            node = node.parent
+        fsync_dir(node if node.is_dir() else self.root)
+
+
+def _rmdir_empty(directory: Path) -> bool:
+    try:
+        directory.rmdir()
+    except OSError:
+        return False
+    return True
+
 
 def _link_exclusive(tmp: str, path: Path, name: str, key: str) -> None:
     """Publish ``tmp`` at ``path`` only if nothing is there (write once, race-free)."""

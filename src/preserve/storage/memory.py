@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from preserve.storage.base import ObjectExists, ObjectInfo, ObjectNotFound
+from preserve.storage.base import ObjectExists, ObjectInfo, ObjectNotFound, StorageError
 
 
 class MemoryStore:
@@ -44,3 +44,15 @@ class MemoryStore:
     def delete(self, key: str) -> None:
         with self._lock:
             self._objects.pop(key, None)
+
+    def destroy(self, prefix: str, *, bypass_governance: bool = False) -> int:
+        if not prefix.strip("/"):
+            raise StorageError(f"{self.name}: refusing to destroy the whole store")
+        with self._lock:
+            gone = [k for k in self._objects if k.startswith(prefix)]
+            for key in gone:
+                del self._objects[key]
+        return len(gone)
+
+    def remnants(self, prefix: str) -> list[str]:
+        return sorted(self.list(prefix))

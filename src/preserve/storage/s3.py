@@ -43,7 +43,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 from urllib3.exceptions import HTTPError as URLLib3Error
 
-from preserve.errors import ConfigurationError, IntegrityError
+from preserve.errors import ConfigurationError, DestructionRefused, IntegrityError
 from preserve.storage.base import (
     CHUNK_SIZE,
     ObjectCorrupt,
@@ -155,6 +155,18 @@ class S3Store:
     # -- the Store protocol -------------------------------------------------------------
 
     def put(self, key: str, source: BinaryIO, *, overwrite: bool = False) -> ObjectInfo:
+        return self._put(key, source, overwrite, None)
+
+    def put_until(
+        self, key: str, source: BinaryIO, until: datetime, *, overwrite: bool = False
+    ) -> ObjectInfo:
+        """Locked until ``until`` (at least a day from now) instead of the profile's days; a
+        bucket written without Object Lock ignores ``until``."""
+        return self._put(key, source, overwrite, max(until, datetime.now(UTC) + timedelta(days=1)))
+
+    def _put(
+        self, key: str, source: BinaryIO, overwrite: bool, until: datetime | None
+    ) -> ObjectInfo:
         full = self._full(key)
         reader = _SourceReader(source, self.part_size)
         with self._mapped("write", key):
@@ -164,15 +176,17 @@ class S3Store:
             if not overwrite and not trust_server and self._head(full) is not None:
                 raise ObjectExists(f"{self.name}: {key} already exists")
             if single:
-                written = self._put_single(full, reader.read(len(first)), overwrite=overwrite)
+                data = reader.read(len(first))
+                written = self._put_single(full, data, overwrite=overwrite, until=until)
             else:
+                args = self._write_args(until)
                 self._client.upload_fileobj(
-                    reader, self.bucket, full, ExtraArgs=self._write_args(), Config=self._transfer
+                    reader, self.bucket, full, ExtraArgs=args, Config=self._transfer
                 )
                 written = self._client.head_object(
                     Bucket=self.bucket, Key=full, ChecksumMode="ENABLED"
                 )
-                self._ensure_retention(full, written)
+                self._ensure_retention(full, written, until)
         version = written.get("VersionId")
         confirmed = self._confirm_checksum(key, reader, written.get("ChecksumSHA256"), version)
         return ObjectInfo(
@@ -183,7 +197,9 @@ class S3Store:
             version_id=version,
         )
 
-    def _ensure_retention(self, full: str, head: dict[str, Any]) -> None:
+    def _ensure_retention(
+        self, full: str, head: dict[str, Any], until: datetime | None = None
+    ) -> None:
         """Set the profile's retention on a multipart object the server left without it.
 
         The retention goes with CreateMultipartUpload; a server may drop it there (moto
@@ -192,7 +208,7 @@ class S3Store:
             return
         retention = {
             "Mode": self.object_lock.mode,
-            "RetainUntilDate": self._write_args()["ObjectLockRetainUntilDate"],
+            "RetainUntilDate": self._write_args(until)["ObjectLockRetainUntilDate"],
         }
         extra = {"VersionId": head["VersionId"]} if head.get("VersionId") else {}
         self._client.put_object_retention(
@@ -259,6 +275,56 @@ class S3Store:
         full = self._full(key)
         with self._mapped("delete version of", key):
             self._client.delete_object(Bucket=self.bucket, Key=full, VersionId=version_id)
+
+    def destroy(self, prefix: str, *, bypass_governance: bool = False) -> int:
+        """Delete every version and delete marker under ``prefix`` (a versioned bucket keeps
+        a deleted object's bytes as older versions until each is deleted by its id)."""
+        count = 0
+        refused: list[str] = []
+        for full, version in self._versions(prefix):
+            extra: dict[str, Any] = {"BypassGovernanceRetention": True} if bypass_governance else {}
+            if version is not None:
+                extra["VersionId"] = version
+            try:
+                self._client.delete_object(Bucket=self.bucket, Key=full, **extra)
+            except ClientError as exc:
+                if _code(exc) in ("AccessDenied", "InvalidRequest", "ObjectLocked"):
+                    refused.append(f"{full[len(self.prefix) :]} ({_code(exc)})")
+                    continue
+                raise self._error(exc, "delete", full[len(self.prefix) :]) from exc
+            except _BOTO_ERRORS as exc:
+                raise self._error(exc, "delete", full[len(self.prefix) :]) from exc
+            count += 1
+        if refused:
+            raise DestructionRefused(
+                f"{self.name}: the server refused to delete {len(refused)} object version(s), "
+                f"first {refused[0]}"
+            )
+        return count
+
+    def remnants(self, prefix: str) -> list[str]:
+        return sorted(
+            f"{full[len(self.prefix) :]}@{version}" if version else full[len(self.prefix) :]
+            for full, version in self._versions(prefix)
+        )
+
+    def _versions(self, prefix: str) -> list[tuple[str, str | None]]:
+        """(full key, version id) of every version and delete marker under ``prefix``; on an
+        unversioned bucket the version id is None (or ``"null"``)."""
+        if not prefix.strip("/"):
+            raise StorageError(f"{self.name}: refusing to destroy the whole bucket")
+        found: list[tuple[str, str | None]] = []
+        paginator = self._client.get_paginator("list_object_versions")
+        pages = paginator.paginate(
+            Bucket=self.bucket,
+            Prefix=self.prefix + prefix,
+            PaginationConfig={"PageSize": self.page_size},
+        )
+        with self._mapped("list the versions under", prefix):
+            for page in pages:
+                for entry in (*page.get("Versions", ()), *page.get("DeleteMarkers", ())):
+                    found.append((entry["Key"], entry.get("VersionId")))
+        return found
 
     def request_restore(self, key: str, days: int = 1) -> None:
         """Ask for a temporary readable copy of an archived object (idempotent)."""
@@ -365,19 +431,21 @@ class S3Store:
         except ObjectNotFound:
             return None
 
-    def _put_single(self, full: str, data: bytes, *, overwrite: bool) -> dict[str, Any]:
-        args = self._write_args()
+    def _put_single(
+        self, full: str, data: bytes, *, overwrite: bool, until: datetime | None = None
+    ) -> dict[str, Any]:
+        args = self._write_args(until)
         if not overwrite:
             args["IfNoneMatch"] = "*"
         return self._client.put_object(Bucket=self.bucket, Key=full, Body=data, **args)
 
-    def _write_args(self) -> dict[str, Any]:
+    def _write_args(self, until: datetime | None = None) -> dict[str, Any]:
         args: dict[str, Any] = {"ChecksumAlgorithm": "SHA256"}
         if self.storage_class:
             args["StorageClass"] = self.storage_class
         if self.object_lock:
             args["ObjectLockMode"] = self.object_lock.mode
-            until = datetime.now(UTC) + timedelta(days=self.object_lock.days)
+            until = until or datetime.now(UTC) + timedelta(days=self.object_lock.days)
             args["ObjectLockRetainUntilDate"] = until
         return args
 

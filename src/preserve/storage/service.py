@@ -20,12 +20,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from preserve.aip import bag as bagit
 from preserve.aip.layout import aip_key
+from preserve.aip.retention import lock_until, retention_end
 from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Aip, Replica, ReplicaState, Sip, SipState
 from preserve.catalog.queue import enqueue, note_outage
@@ -72,6 +74,8 @@ class AipPlan:
     payload_sha256: dict[str, str]
     tagmanifest_sha256: str
     payload_size: dict[str, int] = field(default_factory=dict)
+    # A 10- or 30-year record's Object Lock ends when its retention does (None: permanent).
+    retain_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ def load_plan(session: Session, aip_id: str) -> AipPlan:
         {p: d for p, d, _ in rows},
         aip.tagmanifest_sha256,
         {p: n for p, _, n in rows},
+        lock_until(retention_end(aip.retention, aip.record_date, aip.year)),
     )
 
 
@@ -194,6 +199,7 @@ def _copy(
         list(bagit.UNRECORDED),
         sizes={f"data/{p}": n for p, n in plan.payload_size.items()},
         pacer=pacer_for(target, config.max_write_mbps),
+        retain_until=plan.retain_until,
     )
 
 

@@ -25,7 +25,9 @@ from preserve.api.schemas import AipOut
 from preserve.catalog.events import Outcome
 from preserve.catalog.models import Role
 from preserve.catalog.repository import get_aip
-from preserve.errors import PreserveError
+from preserve.disposal.repository import get_tombstone
+from preserve.disposal.tombstones import tombstone_to_dict
+from preserve.errors import Gone, NotFound, PreserveError
 from preserve.runtime import Runtime
 
 router = APIRouter(prefix="/v1/aips", tags=["aips"])
@@ -36,13 +38,35 @@ _BINARY = {"content": {"application/octet-stream": {"schema": {"type": "string"}
 _COPY = {503: {**PROBLEM_RESPONSES[404], "description": "No healthy copy can be read now"}}
 
 
-@router.get("/{aip_id}", response_model=AipOut, responses=PROBLEM_RESPONSES)
+@router.get(
+    "/{aip_id}",
+    response_model=AipOut,
+    responses={
+        **PROBLEM_RESPONSES,
+        410: {**PROBLEM_RESPONSES[404], "description": "Destroyed; the tombstone"},
+    },
+)
 def read_aip(
     aip_id: str,
     who: Principal = Depends(_READERS),
     session: Session = Depends(db),
 ) -> AipOut:
-    return AipOut.of(get_aip(session, aip_id, agency_id=who.scope))
+    try:
+        return AipOut.of(get_aip(session, aip_id, agency_id=who.scope))
+    except NotFound:
+        _destroyed(session, aip_id, who)
+        raise
+
+
+def _destroyed(session: Session, aip_id: str, who: Principal) -> None:
+    """A destroyed record answers 410 with its tombstone (preserve.disposal)."""
+    try:
+        stone = get_tombstone(session, aip_id, agency_id=who.scope)
+    except NotFound:
+        return
+    found = tombstone_to_dict(stone)
+    found.pop("signed")
+    raise Gone(f"AIP {aip_id} was destroyed on {found['destroyed_at']}", tombstone=found)
 
 
 @router.get(
