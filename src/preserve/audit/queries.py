@@ -260,3 +260,39 @@ def replication_backlog(session: Session) -> int:
 def pending_replicas(session: Session) -> int:
     stmt = select(func.count()).select_from(Replica).where(Replica.state == ReplicaState.PENDING)
     return session.scalar(stmt) or 0
+
+
+def verified_target_sets(session: Session) -> list[tuple[str, str, int]]:
+    """(profile, comma-joined verified targets, AIPs): one row per distinct placement, so the
+    policy is judged once per placement, not once per AIP. The join order inside a string is
+    not defined; the caller sorts it."""
+    per_aip = (
+        select(
+            Replica.aip_id,
+            func.aggregate_strings(Replica.target, ",").label("targets"),
+        )
+        .where(Replica.state == ReplicaState.VERIFIED)
+        .group_by(Replica.aip_id)
+        .subquery()
+    )
+    stmt = (
+        select(Aip.storage_profile, per_aip.c.targets, func.count())
+        .join(per_aip, per_aip.c.aip_id == Aip.id)
+        .group_by(Aip.storage_profile, per_aip.c.targets)
+    )
+    return [(p, t or "", int(n)) for p, t, n in session.execute(stmt)]
+
+
+def recent_repairs(session: Session, limit: int = 20) -> list[FixityCheck]:
+    stmt = (
+        select(FixityCheck)
+        .where(FixityCheck.resolution.in_(("repaired", "resolved")))
+        .order_by(FixityCheck.resolved_at.desc(), FixityCheck.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def recent_alerts(session: Session, limit: int = 20) -> list[Alert]:
+    stmt = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
