@@ -123,3 +123,29 @@ def test_signed_out_pages_redirect_to_login(client):
         answer = client.get(path, follow_redirects=False)
         assert answer.status_code == 303
         assert answer.headers["location"] == "/console/login"
+
+
+def test_docs_pages_reference_no_external_url(client):
+    for path in ("/docs", "/redoc"):
+        html = client.get(path).text
+        assert "http://" not in html and "https://" not in html, path
+        assert "fonts.googleapis" not in html
+    assert client.get("/docs/assets/swagger/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs/assets/redoc/redoc.standalone.js").status_code == 200
+    assert "cdn.redoc.ly" not in client.get("/docs/assets/redoc/redoc.standalone.js").text
+
+
+def test_every_label_has_its_chinese():
+    """Every message id in the templates and the navigation is in the Chinese catalog."""
+    import re
+    from importlib.resources import files
+
+    from preserve.api.console import i18n
+
+    zh = i18n.translations("zh")
+    root = files("preserve.api.console") / "templates"
+    ids = {item.label for role in Role for item in nav.for_role(role)}
+    for template in root.iterdir():
+        ids |= set(re.findall(r"""_\(["']([^"']+)["']\)""", template.read_text("utf-8")))
+    missing = sorted(i for i in ids if zh.gettext(i) == i and i not in {"PREMIS XML", "SHA-256"})
+    assert not missing, missing
