@@ -139,3 +139,32 @@ def test_redoc_works_offline(page, site: Site):
     assert answer is not None and answer.status == 200
     page.wait_for_selector("redoc .api-content, .api-content", timeout=30_000)
     _same_origin(page, site)
+
+
+A4_TEXT_WIDTH_PX = 703  # 210 mm less the 12 mm margins of console.css's @page, at 96 px/in
+
+
+def test_fixity_report_prints_on_a4(page, site: Site, tmp_path: Path):
+    """Printed, every table of the report fits the A4 text width (nothing cut at the right),
+    and Chromium's PDF is A4."""
+    import pikepdf
+
+    sign_in(page, site, Role.OFFICER)
+    page.goto(f"{site.url}/console/reports/fixity")
+    assert page.locator("table.report tbody tr").count() >= 2  # targets, failures after repair
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": A4_TEXT_WIDTH_PX, "height": 1000})
+    boxes = page.eval_on_selector_all(
+        "table",
+        "ts => ts.map(t => [t.getBoundingClientRect().right, t.scrollWidth, t.clientWidth])",
+    )
+    assert boxes
+    for right, scroll, client in boxes:
+        assert right <= A4_TEXT_WIDTH_PX + 0.5 and scroll <= client + 1, boxes
+    assert page.evaluate("document.documentElement.scrollWidth") <= A4_TEXT_WIDTH_PX
+    pdf = tmp_path / "fixity.pdf"
+    page.pdf(path=str(pdf), prefer_css_page_size=True)
+    with pikepdf.open(pdf) as doc:
+        width, height = (float(v) for v in doc.pages[0].mediabox[2:])
+    assert abs(width - 595.3) < 1.5 and abs(height - 841.9) < 1.5  # A4 in points
+    _same_origin(page, site)
