@@ -121,6 +121,8 @@ def test_cookie_flags_cross_site_post_and_sign_out(page, site: Site):
     page.unroute(evil)
     assert page.goto(f"{site.url}/console/").url == f"{site.url}/console/"
 
+    log = site.server.log.read_text(encoding="utf-8", errors="replace")
+    assert all(token not in log for token in site.tokens.values())
     page.click("header form[action='/console/logout'] button")
     page.wait_for_url(f"{site.url}/console/login")
     page.context.add_cookies([{**cookie}])  # the old session id, replayed: it is over
