@@ -3,10 +3,8 @@ asked for (human byte units, local times with their zone, UUIDs that never wrap)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -14,8 +12,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from preserve.api.console import i18n, nav
+from preserve.audit.render_html import human_bytes, local_time
 
-_UNITS = ("B", "KB", "MB", "GB", "TB", "PB", "EB")
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -26,40 +24,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-
-def human_bytes(value: int | None) -> str:
-    """1024-based, one decimal: 41234567890123 → '37.5 TB'."""
-    if value is None:
-        return "—"
-    size, unit = float(value), 0
-    while abs(size) >= 1024 and unit < len(_UNITS) - 1:
-        size, unit = size / 1024, unit + 1
-    return f"{int(size)} B" if unit == 0 else f"{size:.1f} {_UNITS[unit]}"
-
-
-@cache
-def zone(name: str):
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
-
-
-def local_time(value: datetime | str | None, zone_name: str = "UTC") -> str:
-    """'2026-12-03 23:21:05 UTC+08:00': seconds, no microseconds, the zone always named."""
-    if value in (None, ""):
-        return "—"
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    here = value.astimezone(zone(zone_name))
-    offset = here.strftime("%z")
-    return f"{here:%Y-%m-%d %H:%M:%S} UTC{offset[:3]}:{offset[3:]}"
 
 
 def uuid_span(value: str | None, short: bool = False) -> Markup:
