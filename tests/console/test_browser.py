@@ -80,6 +80,8 @@ def test_corrupt_replica_open_then_repaired_on_the_dashboard(page, site: Site):
 
     sign_in(page, site, Role.OFFICER)
     page.goto(f"{site.url}/console/dashboard")
+    # one of the two copies failed its audit: the record no longer meets its policy
+    assert page.inner_text("#meeting") == "0" and page.inner_text("#not-meeting") == "1"
     open_rows = page.locator(f"#open-failures tr.open-failure[data-aip='{site.aip_id}']")
     assert open_rows.count() == 1
     assert "site-a-disk" in open_rows.inner_text()
@@ -88,6 +90,7 @@ def test_corrupt_replica_open_then_repaired_on_the_dashboard(page, site: Site):
     fixed = run_cli(site.env, "audit", "run", "--aip", site.aip_id, "--repair")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     page.reload()
+    assert page.inner_text("#meeting") == "1" and page.inner_text("#not-meeting") == "0"
     assert page.locator(f"#open-failures tr[data-aip='{site.aip_id}']").count() == 0
     repaired = page.locator(f"#repairs tr.repaired-failure[data-aip='{site.aip_id}']")
     assert repaired.count() >= 1

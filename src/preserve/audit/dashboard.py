@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from preserve.audit import queries, repository
+from preserve.audit import queries
 from preserve.audit.status import AuditStatus, audit_status
 from preserve.audit.targets import TargetPolicy
 from preserve.catalog.models import Alert, FixityCheck
@@ -51,7 +51,10 @@ def dashboard(
     grace: timedelta,
 ) -> Dashboard:
     storage = storage_status(session, sorted(policies), now)
-    places = _places(session, stores)
+    targets = sorted({*policies, *(t.target for t in storage.targets)})
+    placements = queries.verified_target_sets(session, targets)
+    refs = {profile for profile, _, _ in placements} | {stores.default_profile}
+    places = _places(stores, refs)
     site: dict[str, Holding] = {}
     medium: dict[str, Holding] = {}
     for t in storage.targets:
@@ -60,7 +63,7 @@ def dashboard(
             h = bucket.setdefault(key, Holding(key))
             h.copies += t.verified
             h.bytes += t.verified_bytes
-    meeting = _meeting(session, stores)
+    meeting = _meeting(stores, placements, targets)
     total = queries.aip_count(session)
     return Dashboard(
         aips=total,
@@ -77,10 +80,10 @@ def dashboard(
     )
 
 
-def _places(session: Session, stores: Stores) -> dict[str, tuple[str, str]]:
+def _places(stores: Stores, refs: set[str]) -> dict[str, tuple[str, str]]:
     """target → (site, medium), from every profile AIPs were placed under."""
     found: dict[str, tuple[str, str]] = {}
-    for ref in sorted(_profile_refs(session, stores)):
+    for ref in sorted(refs):
         try:
             profile = stores.profile(ref)
         except ConfigurationError as exc:
@@ -91,17 +94,14 @@ def _places(session: Session, stores: Stores) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _profile_refs(session: Session, stores: Stores) -> set[str]:
-    return repository.profile_refs(session) | {stores.default_profile}
-
-
-def _meeting(session: Session, stores: Stores) -> int:
+def _meeting(stores: Stores, placements: list[tuple[str, int, int]], targets: list[str]) -> int:
     held = 0
-    for profile_ref, joined, n in queries.verified_target_sets(session):
+    for profile_ref, mask, n in placements:
         try:
             profile = stores.profile(profile_ref)
         except ConfigurationError:
             continue  # cannot be judged: counted as not meeting
-        if profile.policy_holds(set(filter(None, joined.split(",")))):
+        verified = {name for i, name in enumerate(targets) if mask >> i & 1}
+        if profile.policy_holds(verified):
             held += n
     return held

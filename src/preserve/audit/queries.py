@@ -262,25 +262,26 @@ def pending_replicas(session: Session) -> int:
     return session.scalar(stmt) or 0
 
 
-def verified_target_sets(session: Session) -> list[tuple[str, str, int]]:
-    """(profile, comma-joined verified targets, AIPs): one row per distinct placement, so the
-    policy is judged once per placement, not once per AIP. The join order inside a string is
-    not defined; the caller sorts it."""
+def verified_target_sets(session: Session, targets: list[str]) -> list[tuple[str, int, int]]:
+    """(profile, bit mask of verified targets, AIPs): one row per distinct placement, so the
+    policy is judged once per placement, not once per AIP. Bit ``i`` is ``targets[i]``; a
+    target not listed adds nothing. Integer sums, not string aggregation: one cheap pass."""
+    bit = case(
+        *[(Replica.target == name, literal(1 << i)) for i, name in enumerate(targets[:62])],
+        else_=literal(0),
+    )
     per_aip = (
-        select(
-            Replica.aip_id,
-            func.aggregate_strings(Replica.target, ",").label("targets"),
-        )
+        select(Replica.aip_id, func.sum(bit).label("mask"))
         .where(Replica.state == ReplicaState.VERIFIED)
         .group_by(Replica.aip_id)
         .subquery()
     )
     stmt = (
-        select(Aip.storage_profile, per_aip.c.targets, func.count())
+        select(Aip.storage_profile, per_aip.c.mask, func.count())
         .join(per_aip, per_aip.c.aip_id == Aip.id)
-        .group_by(Aip.storage_profile, per_aip.c.targets)
+        .group_by(Aip.storage_profile, per_aip.c.mask)
     )
-    return [(p, t or "", int(n)) for p, t, n in session.execute(stmt)]
+    return [(p, int(m or 0), int(n)) for p, m, n in session.execute(stmt)]
 
 
 def recent_repairs(session: Session, limit: int = 20) -> list[FixityCheck]:
