@@ -1,7 +1,7 @@
 """disposal: appraisal batches and decisions, holds, tombstones of destroyed records
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import preserve.catalog.types
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

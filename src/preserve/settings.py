@@ -121,6 +121,18 @@ class Settings(BaseSettings):
         description="Stands in for 'now' when deciding which records fell due (tests and "
         "drills simulate the clock with it); unset: the real time.",
     )
+    console_idle_minutes: float = Field(
+        default=30, gt=0, description="A console session ends after this long without a request."
+    )
+    console_max_hours: float = Field(
+        default=12, gt=0, description="A console session ends this long after sign-in, whatever."
+    )
+    archive_name: str = Field(
+        default="", max_length=200, description="The archive's name on console pages and reports."
+    )
+    display_timezone: str = Field(
+        default="Asia/Shanghai", description="Times on console pages and reports (IANA zone)."
+    )
 
     @cached_property
     def resolved_data_dir(self) -> Path:

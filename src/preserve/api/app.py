@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from preserve import __version__
-from preserve.api import problems
+from preserve.api import console, docs, problems
 from preserve.api.bodies import UploadSlots
 from preserve.api.observability import RequestLog
 from preserve.api.routers import (
@@ -32,6 +32,8 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
         title="preserve",
         version=__version__,
         description="Digital preservation repository: push records, follow them, audit, restore.",
+        docs_url=None,  # served from local assets by preserve.api.docs: works offline
+        redoc_url=None,
     )
     app.state.runtime = rt
     app.state.upload_slots = UploadSlots()
@@ -43,6 +45,8 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
     app.include_router(premis_router.router)
     app.include_router(appraisals.router)
     app.include_router(appraisals.holds_router)
+    console.install(app)
+    docs.install(app)
     _add_problem_schema(app)
     return app
 

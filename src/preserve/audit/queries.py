@@ -260,3 +260,40 @@ def replication_backlog(session: Session) -> int:
 def pending_replicas(session: Session) -> int:
     stmt = select(func.count()).select_from(Replica).where(Replica.state == ReplicaState.PENDING)
     return session.scalar(stmt) or 0
+
+
+def verified_target_sets(session: Session, targets: list[str]) -> list[tuple[str, int, int]]:
+    """(profile, bit mask of verified targets, AIPs): one row per distinct placement, so the
+    policy is judged once per placement, not once per AIP. Bit ``i`` is ``targets[i]``; a
+    target not listed adds nothing. Integer sums, not string aggregation: one cheap pass."""
+    bit = case(
+        *[(Replica.target == name, literal(1 << i)) for i, name in enumerate(targets[:62])],
+        else_=literal(0),
+    )
+    per_aip = (
+        select(Replica.aip_id, func.sum(bit).label("mask"))
+        .where(Replica.state == ReplicaState.VERIFIED)
+        .group_by(Replica.aip_id)
+        .subquery()
+    )
+    stmt = (
+        select(Aip.storage_profile, per_aip.c.mask, func.count())
+        .join(per_aip, per_aip.c.aip_id == Aip.id)
+        .group_by(Aip.storage_profile, per_aip.c.mask)
+    )
+    return [(p, int(m or 0), int(n)) for p, m, n in session.execute(stmt)]
+
+
+def recent_repairs(session: Session, limit: int = 20) -> list[FixityCheck]:
+    stmt = (
+        select(FixityCheck)
+        .where(FixityCheck.resolution.in_(("repaired", "resolved")))
+        .order_by(FixityCheck.resolved_at.desc(), FixityCheck.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def recent_alerts(session: Session, limit: int = 20) -> list[Alert]:
+    stmt = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
+    return list(session.scalars(stmt))

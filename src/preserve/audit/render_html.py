@@ -1,120 +1,92 @@
 """The fixity report as one self-contained, printable HTML page (no scripts, no outside assets).
 
-The chart of checks and failures per day is an inline SVG drawn here on the server.
+Rendered from the Jinja2 template ``audit/templates/fixity_report.html`` (autoescaped), which the
+web console's report page includes too, so the screen and the exported page are one rendering.
+Labels are Chinese first, English second; sizes in human units; times local with their zone;
+open failures (red) kept apart from resolved ones (green); A4 with page numbers and the
+archive's name. The chart of checks and failures per day is an inline SVG drawn here.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from functools import cache
 from html import escape
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from preserve.audit.report import DayCount, FixityReport, TargetSummary
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
-CSS = """
-@page { size: A4; margin: 14mm; }
-body { font: 10.5pt/1.4 "Noto Sans", "Source Han Sans SC", "Microsoft YaHei", Arial, sans-serif;
-       color: #111; max-width: 190mm; margin: 0 auto; }
-h1 { font-size: 16pt; margin: 0 0 2mm; } h2 { font-size: 12pt; margin: 6mm 0 2mm; }
-.meta { color: #444; margin: 0 0 4mm; }
-table { border-collapse: collapse; width: 100%; margin: 2mm 0; font-size: 9pt; }
-th, td { border: 1px solid #bbb; padding: 1.2mm 1.6mm; text-align: left; vertical-align: top; }
-th { background: #eee; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
-.bad { color: #b00020; font-weight: 600; } .good { color: #1b5e20; }
-.detail { font-size: 8pt; word-break: break-all; }
-tr { page-break-inside: avoid; } svg { width: 100%; height: auto; }
-footer { margin-top: 6mm; font-size: 8.5pt; color: #555; }
-"""
+from preserve.audit.report import DayCount, FixityReport
+
+_UNITS = ("B", "KB", "MB", "GB", "TB", "PB", "EB")
+OPEN = ("pending", "unrepairable")
 
 
-def render_html(report: FixityReport, key_id: str | None = None) -> str:
-    period = f"{report.period_from or 'the beginning'} – {report.period_to}"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        "<title>Fixity report</title>",
-        f"<style>{CSS}</style></head><body>",
-        "<h1>Fixity report</h1>",
-        f'<p class="meta">Period: {escape(period)}<br>Generated: {escape(report.generated_at)}'
-        f"<br>AIPs in the catalogue: {report.aips}"
-        + (f"<br>Target: {escape(report.target_filter)}" if report.target_filter else "")
-        + "</p>",
-        "<h2>Checks and failures per day</h2>",
-        chart_svg(report.daily),
-        "<h2>Targets</h2>",
-        _targets_table(report.targets),
-        f"<h2>Failures ({len(report.failures)})</h2>",
-        _failures_table(report),
-        _footer(key_id),
-        "</body></html>",
-    ]
-    return "\n".join(parts)
+def human_bytes(value: int | None) -> str:
+    """1024-based, one decimal: 41234567890123 → '37.5 TB'."""
+    if value is None:
+        return "—"
+    size, unit = float(value), 0
+    while abs(size) >= 1024 and unit < len(_UNITS) - 1:
+        size, unit = size / 1024, unit + 1
+    return f"{int(size)} B" if unit == 0 else f"{size:.1f} {_UNITS[unit]}"
 
 
-def _targets_table(targets: list[TargetSummary]) -> str:
-    head = (
-        "<tr><th>Target</th><th>Mode</th><th>Objects</th><th>Files</th><th>Bytes</th>"
-        "<th>Audited in period</th><th>Checks</th><th>OK</th><th>Failed</th><th>Repairs</th>"
-        "<th>Coverage</th><th>Overdue</th></tr>"
+@cache
+def zone(name: str):
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def local_time(value: datetime | str | None, zone_name: str = "UTC") -> str:
+    """'2026-12-03 23:21:05 UTC+08:00': seconds, no microseconds, the zone always named."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    here = value.astimezone(zone(zone_name))
+    offset = here.strftime("%z")
+    return f"{here:%Y-%m-%d %H:%M:%S} UTC{offset[:3]}:{offset[3:]}"
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("preserve.audit", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    rows = []
-    for t in targets:
-        mode = escape(t.mode)
-        if t.mode == "sample":
-            mode += f" ({t.sample_share:.0%} per interval)"
-        coverage = f"{t.coverage:.1%} within {t.interval_days} d"
-        if t.sample_coverage is not None:
-            coverage += f"<br>{t.sample_coverage:.1%} of the sample"
-        failed = f'<span class="bad">{t.failed}</span>' if t.failed else "0"
-        overdue = f'<span class="bad">{t.overdue}</span>' if t.overdue else "0"
-        cells = [
-            escape(t.target),
-            mode,
-            *(f"{v:,}" for v in (t.objects, t.files, t.bytes, t.audited_in_period, t.checks)),
-            f"{t.ok:,}",
-            failed,
-            f"{t.repairs:,}",
-            coverage,
-            overdue,
-        ]
-        classes = ["", "", *(["n"] * 10)]
-        tds = "".join(f'<td class="{c}">{v}</td>' for c, v in zip(classes, cells, strict=True))
-        rows.append(f"<tr>{tds}</tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+    env.filters["bytes"] = human_bytes
+    return env
 
 
-def _failures_table(report: FixityReport) -> str:
-    if not report.failures:
-        return '<p class="good">No failures in this period.</p>'
-    head = (
-        "<tr><th>Time</th><th>Target</th><th>AIP</th><th>Outcome</th><th>Resolution</th>"
-        "<th>Detail</th></tr>"
-    )
-    rows = []
-    for f in report.failures:
-        resolution = escape(f.resolution or "")
-        if f.repair_source:
-            resolution += f" from {escape(f.repair_source)}"
-        if f.resolved_at:
-            resolution += f"<br>{escape(f.resolved_at)}"
-        style = "good" if f.resolution in ("repaired", "resolved") else "bad"
-        rows.append(
-            f"<tr><td>{escape(f.time)}</td><td>{escape(f.target or '')}</td>"
-            f'<td class="detail">{escape(f.aip_id)}</td><td class="bad">{escape(f.outcome)}</td>'
-            f'<td class="{style}">{resolution}</td><td class="detail">{escape(f.detail)}</td></tr>'
-        )
-    return f"<table>{head}{''.join(rows)}</table>"
-
-
-def _footer(key_id: str | None) -> str:
-    signed = (
-        f"The JSON form of this report is signed with the archive key {escape(key_id)}; "
-        "check it with <code>preserve report verify FILE</code>."
-        if key_id
-        else ""
-    )
+def render_html(
+    report: FixityReport,
+    key_id: str | None = None,
+    *,
+    archive_name: str = "",
+    zone_name: str = "UTC",
+) -> str:
     return (
-        "<footer>Every check re-reads the stored bytes and compares their SHA-256 with the "
-        "digest recorded at ingest and with the bag manifest, and verifies the signature over "
-        f"the tag manifest. {signed}</footer>"
+        _environment()
+        .get_template("fixity_report.html")
+        .render(
+            report=report,
+            key_id=key_id,
+            archive_name=archive_name,
+            chart=Markup(chart_svg(report.daily)),
+            when=lambda v: local_time(v, zone_name),
+            open_states=OPEN,
+        )
     )
 
 

@@ -408,6 +408,21 @@ class AuditPacing(Base):
     paced_until: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ConsoleSession(Base):
+    """A signed-in web console session (``preserve.trust.sessions``). Only the SHA-256 of the
+    session id is kept, like a token's: a copy of this table signs no one in. The role and
+    agency come from the token at every request, so revoking the token ends the session."""
+
+    __tablename__ = "console_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("tokens.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    token: Mapped[Token] = relationship(lazy="joined")
+
+
 search_index.install(Sip, Aip)
 
 # The disposal tables live in their own module; importing it puts them on Base.metadata.

@@ -24,7 +24,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -263,3 +263,29 @@ def backoff(attempt: int, cap: float = MAX_BACKOFF_SECONDS) -> float:
     exponent = min(max(0, attempt - 1), _MAX_EXPONENT)
     ceiling = min(cap, BASE_BACKOFF_SECONDS * 2.0**exponent)
     return random.uniform(ceiling / 2, ceiling)
+
+
+def jobs_in_state(session: Session, state: JobState, limit: int = 200) -> list[Job]:
+    """Newest first: what the ops console lists (dead jobs with their last error)."""
+    stmt = select(Job).where(Job.state == state).order_by(Job.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def job_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+    return {str(state): int(n) for state, n in rows}
+
+
+def retry_dead(session: Session, job_id: int, now: datetime) -> Job | None:
+    """Give a dead job a fresh set of attempts, runnable now; None if it is not dead."""
+    job = session.get(Job, job_id)
+    if job is None or job.state != JobState.DEAD:
+        return None
+    job.state = JobState.QUEUED
+    job.attempts = 0
+    job.run_after = now
+    job.finished_at = None
+    job.locked_by = None
+    job.lease_until = None
+    session.flush()
+    return job

@@ -100,7 +100,15 @@ def report_fixity(
         )
         key = rt.signing_key
     signed = sign_report(key, report.to_dict()) if fmt is Format.JSON else {}
-    html = render_html(report, key.key_id) if fmt is Format.HTML else ""
+    html = ""
+    if fmt is Format.HTML:
+        settings = rt.settings
+        html = render_html(
+            report,
+            key.key_id,
+            archive_name=settings.archive_name,
+            zone_name=settings.display_timezone,
+        )
     emit(report_result(report, signed, html), fmt, output)
 
 

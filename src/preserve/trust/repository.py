@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from preserve.catalog.models import Agency, Aip, Event, LogCheckpoint, Token
+from preserve.catalog.models import Agency, Aip, ConsoleSession, Event, LogCheckpoint, Token
 
 
 def agency_named(session: Session, name: str) -> Agency | None:
@@ -16,6 +16,18 @@ def agency_named(session: Session, name: str) -> Agency | None:
 
 def token_with_hash(session: Session, token_hash: str) -> Token | None:
     return session.scalar(select(Token).where(Token.token_hash == token_hash))
+
+
+def console_session(session: Session, id_hash: str) -> ConsoleSession | None:
+    return session.get(ConsoleSession, id_hash)
+
+
+def tokens_listed(session: Session) -> Sequence[Token]:
+    return session.scalars(select(Token).order_by(Token.id.desc())).all()
+
+
+def token_by_id(session: Session, token_id: int) -> Token | None:
+    return session.get(Token, token_id)
 
 
 def last_checkpoint(session: Session) -> LogCheckpoint | None:

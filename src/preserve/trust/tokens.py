@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from preserve.catalog.models import Agency, Role, Token
-from preserve.errors import Unauthorized
-from preserve.trust.repository import agency_named, token_with_hash
+from preserve.errors import NotFound, Unauthorized
+from preserve.trust.repository import agency_named, token_by_id, token_with_hash
 
 TOKEN_PREFIX = "pv_"
 
@@ -48,4 +49,16 @@ def authenticate(session: Session, plaintext: str) -> Token:
     token = token_with_hash(session, hash_token(plaintext))
     if token is None or token.revoked_at is not None:
         raise Unauthorized("the bearer token is not valid")
+    return token
+
+
+def revoke_token(session: Session, token_id: int, now: datetime) -> Token:
+    """Revoke a token from now on (its console sessions end with it); revoking twice keeps
+    the first time."""
+    token = token_by_id(session, token_id)
+    if token is None:
+        raise NotFound(f"no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = now
+        session.flush()
     return token

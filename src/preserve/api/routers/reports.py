@@ -66,7 +66,13 @@ def read_fixity_report(
     if format == ReportFormat.CSV:
         return Response(to_csv(report), media_type="text/csv; charset=utf-8")
     if format == ReportFormat.HTML:
-        return HTMLResponse(render_html(report, rt.signing_key.key_id))
+        page = render_html(
+            report,
+            rt.signing_key.key_id,
+            archive_name=rt.settings.archive_name,
+            zone_name=rt.settings.display_timezone,
+        )
+        return HTMLResponse(page)
     return JSONResponse(sign_report(rt.signing_key, report.to_dict()))
 
 

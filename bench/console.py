@@ -1,0 +1,159 @@
+"""The web console at scale: the officer's dashboard and a search page with 100,000 AIPs on
+PostgreSQL (goal: under 300 ms of server time each).
+
+Builds a throwaway database with the real migrations, fills it as ``bench/search.py`` does
+(SIPs, AIPs, one file each) plus two verified replicas per AIP on two sites and media, a day of
+fixity checks with some open and some repaired failures, then signs in through the console's
+own login form and times whole requests through the app in-process (routing, session, queries,
+template rendering: the server's time, no network). Baseline in the same run: ``GET /health``.
+
+    python bench/console.py [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+                            [--aips 100000] [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).parent))
+from search import NOW, load_postgres, p95
+
+from preserve.catalog.db import make_engine, upgrade
+from preserve.catalog.models import Role
+
+GOAL = 0.300
+TARGETS = (("site-a-disk", "site-a", "disk"), ("site-b-nas", "site-b", "nas"))
+
+
+def add_replicas_and_checks(url: str, n: int) -> None:
+    engine = make_engine(url)
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cols = "aip_id, target, state, verified_at, last_audit_at, last_audit_outcome"
+        cols += ", audit_due_at, next_audit_at"
+        with cur.copy(f"COPY replicas ({cols}) FROM STDIN") as copy:
+            for i in range(n):
+                aip_id = str(uuid.UUID(int=2 * i + 2))
+                for target, _, _ in TARGETS:
+                    audited = NOW - timedelta(minutes=i % 40000)
+                    due = audited + timedelta(days=30)
+                    copy.write_row((aip_id, target, "verified", NOW, audited, "ok", due, due))
+        cols = "aip_id, target, checked_at, outcome, files_checked, bytes_read, detail"
+        cols += ", resolution, resolved_at, repair_source"
+        with cur.copy(f"COPY fixity_checks ({cols}) FROM STDIN") as copy:
+            for i in range(min(n, 20_000)):
+                aip_id = str(uuid.UUID(int=2 * i + 2))
+                at = NOW - timedelta(minutes=i)
+                if i % 1000 == 0:
+                    row = (aip_id, "site-a-disk", at, "mismatch", 1, 1000, "data/doc.pdf")
+                    copy.write_row((*row, "pending", None, None))
+                elif i % 1000 == 1:
+                    row = (aip_id, "site-b-nas", at, "mismatch", 1, 1000, "data/doc.pdf")
+                    copy.write_row((*row, "repaired", at, "site-a-disk"))
+                else:
+                    copy.write_row((aip_id, "site-a-disk", at, "ok", 1, 1000, "", None, None, None))
+        raw.commit()
+    finally:
+        raw.close()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
+def write_profile(directory: Path) -> None:
+    body = "".join(
+        f'[[targets]]\nname = "{t}"\nkind = "filesystem"\nsite = "{s}"\nmedia = "{m}"\n'
+        f'root = "{directory / t}"\n\n'
+        for t, s, m in TARGETS
+    )
+    policy = "min_copies = 2\nmin_sites = 2\nmin_media = 2\naudit_interval_days = 30\n"
+    (directory / "local.toml").write_text(f'name = "local"\n[policy]\n{policy}\n{body}')
+
+
+def measure(url: str, runs: int) -> None:
+    from fastapi.testclient import TestClient
+
+    from preserve.api.app import create_app
+    from preserve.runtime import Runtime
+    from preserve.settings import Settings
+    from preserve.trust.tokens import create_token
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_profile(Path(tmp))
+        settings = Settings(
+            data_dir=Path(tmp) / "var",
+            database_url=url,
+            profiles_dir=Path(tmp),
+            storage_profile="local",
+            _env_file=None,
+        )
+        rt = Runtime(settings)
+        with rt.sessions.begin() as session:
+            officer = create_token(session, "agency-1", Role.OFFICER)[1]
+        with TestClient(create_app(rt)) as client:
+            signed = client.post("/console/login", data={"token": officer}, follow_redirects=False)
+            assert signed.status_code == 303, signed.text
+
+            def timed(path: str) -> float:
+                assert client.get(path).status_code == 200, path  # warm
+                samples = []
+                for _ in range(runs):
+                    start = time.perf_counter()
+                    answer = client.get(path)
+                    samples.append(time.perf_counter() - start)
+                    assert answer.status_code == 200
+                return p95(samples)
+
+            baseline = timed("/health")
+            print(f"baseline GET /health p95 {baseline * 1000:7.1f} ms")
+            for name, path in (
+                ("dashboard", "/console/dashboard"),
+                ("search 档案", "/console/records?q=%E6%A1%A3%E6%A1%88"),
+                ("search by 档号", "/console/records?code=F012-WS-2001-0000123"),
+                ("档号 prefix", "/console/records?code=F012-WS-2001&prefix=true"),
+                ("fixity report", "/console/reports/fixity"),
+            ):
+                got = timed(path)
+                print(
+                    f"{name:16} p95 {got * 1000:7.1f} ms   x{got / baseline:6.1f} baseline   "
+                    f"{got / GOAL:5.2f} of the 300 ms goal"
+                )
+        rt.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--aips", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    name = f"preserve_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        start = time.perf_counter()
+        load_postgres(url, args.aips)
+        add_replicas_and_checks(url, args.aips)
+        print(f"[postgresql] loaded {args.aips} AIPs in {time.perf_counter() - start:.0f} s")
+        measure(url, args.runs)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
