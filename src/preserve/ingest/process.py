@@ -96,7 +96,7 @@ def check(plan: SipPlan, staging_dir: Path, profile: IngestProfile, workers: int
     scanned; the receiving stage's report completed with these checks."""
     root = bag_dir(staging_dir, plan.sip_id)
     items = [(root / "data" / f.path, f.path) for f in plan.files]
-    inspections = inspect_many(items, workers=workers)
+    inspections = inspect_many(items, workers=workers, engines=profile.identification_engines)
     identifications = [i.identification for i in inspections]
     report = Report.from_list(plan.report)
     report.extend(format_checks(inspections, profile))
@@ -211,15 +211,21 @@ def _check_events(
 
 
 def _identification_event(identifications: list[Identification], on_sip: dict) -> Event:
+    """One PREMIS event: the registries and tools that answered, the files left unidentified
+    and every disagreement between the engines (the detail is capped, the count is not)."""
     unidentified = [i.path for i in identifications if i.puid is None]
-    registry = identifications[0].registry if identifications else ""
-    detail = f"{len(identifications)} files identified with {registry}"
+    registries = sorted({i.registry for i in identifications})
+    tools = list(dict.fromkeys(i.tool for i in identifications))
+    detail = f"{len(identifications)} files identified with {', '.join(registries)}"
     if unidentified:
         detail += f"; no format found for: {', '.join(unidentified[:20])}"
+    disagreed = [f"{i.path}: {i.disagreement}" for i in identifications if i.disagreement]
+    if disagreed:
+        detail += f"; the engines disagree on {len(disagreed)} files: " + "; ".join(disagreed)
     return new_event(
         EventType.FORMAT_IDENTIFICATION,
-        Outcome.WARNING if unidentified else Outcome.SUCCESS,
-        detail=detail,
-        agent=identifications[0].tool if identifications else "fido",
+        Outcome.WARNING if unidentified or disagreed else Outcome.SUCCESS,
+        detail=detail[:4000],
+        agent=" | ".join(tools)[:500] if tools else "fido",
         **on_sip,
     )
