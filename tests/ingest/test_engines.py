@@ -123,7 +123,8 @@ def test_siegfried_answers_that_are_not_positive():
     assert answer(file("fmt/18", "byte match at 0, 8", "extension mismatch")).positive
     assert not answer(file("fmt/817", "extension match json", "match on extension only")).positive
     assert not answer(file("UNKNOWN", "", "no match")).positive
-    assert not answer(file("x-fmt/111", "text match ASCII")).positive
+    assert answer(file("x-fmt/111", "extension match txt; text match ASCII")).positive
+    assert not answer(file("x-fmt/111", "text match ASCII", "match on text only")).positive
     assert not answer(file("x-fmt/263", "byte match at 0, 4")).positive  # a bare ZIP
     assert not answer(file("fmt/111", "byte match at 0, 30", errors="mscfb: read error")).positive
 

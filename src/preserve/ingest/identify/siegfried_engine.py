@@ -2,10 +2,11 @@
 container signatures of 2026), in process.
 
 A result is *positive* when siegfried matched bytes or a container (basis ``byte match``,
-``container name ...`` or ``xml match``) with one answer, no warning beyond an extension or
-filename mismatch, no error reading the file, and the answer is not a bare container
+``container name ...`` or ``xml match``), or found text whose extension agrees (``text match``
+with no warning: fido would only have matched the extension), with one answer, no warning
+beyond an extension or filename mismatch, no error reading the file, and the answer is not a bare container
 (``GENERIC_CONTAINERS``: a ZIP or OLE2 file whose content siegfried could not name). Anything
-else (``UNKNOWN``, extension only, a text match, several matches, a damaged container) asks for
+else (``UNKNOWN``, extension only, text only, several matches, a damaged container) asks for
 a second opinion (:mod:`preserve.ingest.identify.identifier`).
 """
 
@@ -21,7 +22,7 @@ import pygfried
 from preserve.ingest.identify.model import FormatMatch
 
 _BENIGN_WARNINGS = {"", "extension mismatch", "filename mismatch"}
-_SIGNATURE_BASES = ("byte match", "container ", "xml match")
+_SIGNATURE_BASES = ("byte match", "container ", "xml match", "text match")
 GENERIC_CONTAINERS = frozenset({"x-fmt/263", "fmt/111", "fmt/189"})  # ZIP, OLE2, OOXML
 
 
