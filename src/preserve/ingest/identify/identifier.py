@@ -3,10 +3,10 @@
 ``siegfried+fido`` (the default ingest-profile setting)
     Siegfried identifies every file. Where it has no positive signature match (unknown,
     extension only, text with another extension, several matches, a warning, a damaged or bare
-    container), fido gives a second opinion. Where it has one, the answer is ambiguous when fido's registry ranks
-    a more specific format above it (``has_priority_over``) and that format's signature matches
-    the file (a check of those few formats only): fido gives its opinion there too.
-    The answer with the stronger basis (container or byte signature > text > extension) comes
+    container), fido gives a second opinion. Where it has one, the answer is ambiguous when
+    fido's registry ranks a more specific format above it (``has_priority_over``) and that format's
+    signature matches the file (a check of those few formats only): fido gives its opinion there
+    too. The answer with the stronger basis (container or byte signature > text > extension) comes
     first, fido's between two signatures; the other engine's matches follow it, so the pair's
     answer always holds every PUID fido alone would have returned. Where both named a format and
     their first PUIDs differ, the

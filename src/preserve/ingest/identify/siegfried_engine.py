@@ -4,10 +4,10 @@ container signatures of 2026), in process.
 A result is *positive* when siegfried matched bytes or a container (basis ``byte match``,
 ``container name ...`` or ``xml match``), or found text whose extension agrees (``text match``
 with no warning: fido would only have matched the extension), with one answer, no warning
-beyond an extension or filename mismatch, no error reading the file, and the answer is not a bare container
-(``GENERIC_CONTAINERS``: a ZIP or OLE2 file whose content siegfried could not name). Anything
-else (``UNKNOWN``, extension only, text only, several matches, a damaged container) asks for
-a second opinion (:mod:`preserve.ingest.identify.identifier`).
+beyond an extension or filename mismatch, no error reading the file, and the answer is not a
+bare container (``GENERIC_CONTAINERS``: a ZIP or OLE2 file whose content siegfried could not name).
+Anything else (``UNKNOWN``, extension only, text only, several matches, a damaged container) asks
+for a second opinion (:mod:`preserve.ingest.identify.identifier`).
 """
 
 from __future__ import annotations
