@@ -238,6 +238,23 @@ class _SourceStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:
+        """The source file's descriptor, so a filesystem target can copy with the kernel; only
+        when reads are not paced (the kernel's copy cannot be)."""
+        fileno = getattr(self._stream, "fileno", None)
+        if self._pacer is not None or fileno is None:
+            raise io.UnsupportedOperation("fileno")
+        return fileno()
+
+    def seekable(self) -> bool:
+        return self._pacer is None and self._stream.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer)
         if self._pacer is not None:
