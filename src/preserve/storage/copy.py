@@ -10,7 +10,11 @@ server's checksum of the stored object matching the digest of the bytes we sent
 Re-running a copy is safe: one listing shows what the target holds already; objects present
 with the right digest are kept, wrong ones replaced, so a retried job never leaves duplicates
 or half-written bags behind. Files go in the order of :func:`bagit.store_order`, the signature
-last, so a bag whose signature is present was written whole. Within the payload and the tag
+last, so a bag whose signature is present was written whole. On a filesystem target each file
+is fsynced as it is written, and the names of a group of files (payload, tag files, tag
+manifests, signature) are made durable together, one fsync per directory, before the next group
+is written and before the copy returns: a name never outlives a crash that an earlier group's
+name did not, and nothing is recorded before every name is durable. Within the payload and the tag
 files, small files are copied several at a time; large ones one after another, each already
 spread over parallel parts by the store, so memory stays bounded.
 """
@@ -133,6 +137,7 @@ def copy_bag(
             if relpath not in small:
                 _copy_one(job, relpath)
         _copy_many(job, small, workers)
+        _sync_names(job, group)  # a group's names are durable before the next group is written
 
 
 def _groups(ordered: list[str]) -> list[list[str]]:
@@ -173,6 +178,23 @@ def _copy_many(job: _Copy, relpaths: list[str], workers: int) -> None:
             raise failed[0].exception()  # type: ignore[misc]
 
 
+def _sync_names(job: _Copy, relpaths: list[str]) -> None:
+    """Every name of the group, written now or found present (a failed earlier run may have
+    left it with its name not yet durable)."""
+    sync_names = getattr(job.store, "sync_names", None)
+    if sync_names is not None and relpaths:
+        sync_names([aip_key(job.aip_id, relpath) for relpath in relpaths])
+
+
+def _put(job: _Copy, key: str, stream: BinaryIO, overwrite: bool = False) -> ObjectInfo:
+    """The store's put; on a store that can defer making names durable (a filesystem
+    target), the name is made durable with the rest of its group (:func:`_sync_names`)."""
+    put_unsynced = getattr(job.store, "put_unsynced", None)
+    if put_unsynced is None or getattr(job.store, "sync_names", None) is None:
+        return job.store.put(key, stream, overwrite=overwrite)
+    return put_unsynced(key, stream, overwrite=overwrite)
+
+
 def _copy_one(job: _Copy, relpath: str) -> None:
     key = aip_key(job.aip_id, relpath)
     want = job.expected[relpath]
@@ -180,12 +202,12 @@ def _copy_one(job: _Copy, relpath: str) -> None:
         return
     with job.open_source(relpath) as stream:
         try:
-            info = job.store.put(key, stream)
+            info = _put(job, key, stream)
         except ObjectExists:
             info = None
     if info is None:
         with job.open_source(relpath) as again:
-            info = job.store.put(key, again, overwrite=True)
+            info = _put(job, key, again, overwrite=True)
     _prove(job.store, key, want, info)
     if job.progress is not None:
         job.progress(info.size)

@@ -19,7 +19,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,6 +47,17 @@ class FilesystemStore:
         return self.root.joinpath(*parts)
 
     def put(self, key: str, source: BinaryIO, *, overwrite: bool = False) -> ObjectInfo:
+        info = self.put_unsynced(key, source, overwrite=overwrite)
+        try:
+            fsync_dir(self._path(key).parent)
+        except OSError as exc:
+            raise StorageError(f"{self.name}: cannot write {key}: {exc.strerror}") from exc
+        return info
+
+    def put_unsynced(self, key: str, source: BinaryIO, *, overwrite: bool = False) -> ObjectInfo:
+        """:meth:`put` whose bytes are durable (fsynced) but whose *name* is not yet: the caller
+        makes it durable with :meth:`sync_names` before it relies on the object (one directory
+        fsync for many objects: a bag of 10,000 small files has ~20 directories)."""
         path = self._path(key)
         if not overwrite and path.exists():
             raise ObjectExists(f"{self.name}: {key} already exists")
@@ -66,10 +77,26 @@ class FilesystemStore:
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
-            fsync_dir(path.parent)
         except OSError as exc:
             raise StorageError(f"{self.name}: cannot write {key}: {exc.strerror}") from exc
         return ObjectInfo(key, size)
+
+    def sync_names(self, keys: Iterable[str]) -> None:
+        """Make the names of objects written by :meth:`put_unsynced` durable: one fsync of each
+        directory that holds them, and of each directory created for them up to the root."""
+        dirs: set[Path] = set()
+        for key in keys:
+            parent = self._path(key).parent
+            while parent not in dirs and parent != self.root.parent:
+                dirs.add(parent)
+                if parent == self.root:
+                    break
+                parent = parent.parent
+        try:
+            for directory in sorted(dirs, key=lambda d: len(d.parts), reverse=True):
+                fsync_dir(directory)
+        except OSError as exc:
+            raise StorageError(f"{self.name}: cannot sync directories: {exc.strerror}") from exc
 
     def open(self, key: str) -> BinaryIO:
         try:
