@@ -210,6 +210,13 @@ def _check_events(
     return events
 
 
+def _agent(tools: list[str]) -> str:
+    """The tools by name and version (``siegfried 1.11.9 + fido 1.6.1 + ...``), short enough for
+    the event's agent; their signature files are in the detail."""
+    names = dict.fromkeys(part.split(" (")[0] for tool in tools for part in tool.split(" + "))
+    return " + ".join(names)[:200] or "fido"
+
+
 def _identification_event(identifications: list[Identification], on_sip: dict) -> Event:
     """One PREMIS event: the registries and tools that answered, the files left unidentified
     and every disagreement between the engines (the detail is capped, the count is not)."""
@@ -217,6 +224,7 @@ def _identification_event(identifications: list[Identification], on_sip: dict) -
     registries = sorted({i.registry for i in identifications})
     tools = list(dict.fromkeys(i.tool for i in identifications))
     detail = f"{len(identifications)} files identified with {', '.join(registries)}"
+    detail += f" by {'; '.join(tools)}"
     if unidentified:
         detail += f"; no format found for: {', '.join(unidentified[:20])}"
     disagreed = [f"{i.path}: {i.disagreement}" for i in identifications if i.disagreement]
@@ -226,6 +234,6 @@ def _identification_event(identifications: list[Identification], on_sip: dict) -
         EventType.FORMAT_IDENTIFICATION,
         Outcome.WARNING if unidentified or disagreed else Outcome.SUCCESS,
         detail=detail[:4000],
-        agent=" | ".join(tools)[:500] if tools else "fido",
+        agent=_agent(tools),
         **on_sip,
     )
