@@ -1,8 +1,11 @@
-"""Format identification over the PRONOM v116 skeleton suite: ours against the fido CLI.
+"""Format identification over the PRONOM v116 skeleton suite: Siegfried, our fido engine, the
+pair (the default), against the fido CLI.
 
     .venv/bin/python bench/formats.py [--corpus PATH] [--cli-sample N] [--mixed DIR]
 
-In one run, over the same files: ``preserve.ingest.formats.identify_many`` with workers=1 and 2;
+In one run, over the same files: ``preserve.ingest.formats.identify_many`` for each engine
+choice (``siegfried``, ``fido``, ``siegfried+fido``) with workers=1 (files/s per process) and,
+for the pair, workers=2;
 the fido CLI on the whole list in one invocation, with our v116 signature files
 (``-confdir src/preserve/ingest/pronom``) and with the v109 files in the opf-fido wheel; and
 ``fido -q FILE``, one process per file, on an evenly spread sample of N files (it manages a few
@@ -10,8 +13,8 @@ files a second). Prints each one's share of files whose expected PUID is returne
 files/s, and the known divergences with their reasons. ``--mixed DIR`` also times ours against
 a stock in-process ``Fido`` on ordinary files (no expected results there).
 
-Exits 1 when our share is below the CLI's with the same signatures, or a file misses that is
-not a known divergence.
+Exits 1 when our share is below the CLI's with the same signatures, a file misses that is
+not a known divergence (fido engine), or the pair misses a file fido alone finds.
 """
 
 from __future__ import annotations
@@ -30,7 +33,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from preserve.ingest.formats import PRONOM_DIR, Identification, identify_many
+from preserve.ingest.formats import (
+    PRONOM_DIR,
+    Identification,
+    identify_many,
+    process_identifier,
+)
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared/corpora"
 SKELETON = "siegfried-skeleton-suite-pronom-v116"
@@ -86,10 +94,12 @@ def misses(rows: Rows, results: Results) -> list[str]:
     return [r["path"] for r in rows if r["expected_puid"] not in results.get(r["path"], [])]
 
 
-def run_ours(rows: Rows, corpus: Path, workers: int) -> tuple[Results, float]:
+def run_ours(
+    rows: Rows, corpus: Path, workers: int, engines: str = "fido"
+) -> tuple[Results, float]:
     items = [(corpus / r["path"], r["path"]) for r in rows]
     start = time.perf_counter()
-    found: list[Identification] = identify_many(items, workers=workers)
+    found: list[Identification] = identify_many(items, workers=workers, engines=engines)
     seconds = time.perf_counter() - start
     return {i.path: [m.puid for m in i.matches] for i in found}, seconds
 
@@ -169,10 +179,11 @@ def time_mixed(root: Path, limit: int = 2000) -> None:
         conf_dir=str(PRONOM_DIR),
         format_files=["formats-v116.xml", "format_extensions.xml"],
     )
-    ours = FormatIdentifier()
+    ours, pair = FormatIdentifier("fido"), FormatIdentifier()
     for name, identify in (
         ("stock Fido (in process)", lambda p: stock.identify_file(str(p))),
-        ("ours (FormatIdentifier)", ours.identify),
+        ("our fido engine", ours.identify),
+        ("siegfried+fido", pair.identify),
     ):
         seconds = _timed(paths, identify)
         print(f"  {name:<28} {len(paths) / seconds:8.1f} files/s over {len(paths)} files")
@@ -206,17 +217,31 @@ def main(argv: list[str] | None = None) -> int:
     rows = load_expected(corpus)
     print(f"{len(rows)} files in {corpus}")
 
-    _, init = run_ours(rows[:1], corpus, workers=1)  # builds this process's identifier
-    ours, seconds1 = run_ours(rows, corpus, workers=1)
+    by_engine: dict[str, Results] = {}
+    print("in process, one process (workers=1), each engine choice:")
+    for engines in ("siegfried", "fido", "siegfried+fido"):
+        start = time.perf_counter()
+        process_identifier(engines).identify(corpus / rows[0]["path"])  # load the engines
+        init = time.perf_counter() - start
+        found, seconds = run_ours(rows, corpus, 1, engines)
+        by_engine[engines] = found
+        _line(f"{engines} (start-up {init:.2f} s)", found, rows, seconds, len(rows))
+    ours, seconds1 = by_engine["fido"], None
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    ours2, seconds2 = run_ours(rows, corpus, workers=2)
-    if ours2 != ours:
+    print(f"  peak RSS of this process {rss:.0f} MiB; {process_identifier().describe()}")
+    pair2, seconds2 = run_ours(rows, corpus, 2, "siegfried+fido")
+    if pair2 != by_engine["siegfried+fido"]:
         print("workers=2 results differ from workers=1")
         return 1
-    print("in process (preserve.ingest.formats, PRONOM v116):")
-    print(f"  start-up (registry load, patterns compiled) {init:.2f} s; peak RSS {rss:.0f} MiB")
-    _line("identify_many workers=1", ours, rows, seconds1, len(rows))
-    _line("identify_many workers=2 (with pool)", ours2, rows, seconds2, len(rows))
+    _line("siegfried+fido workers=2 (with pool)", pair2, rows, seconds2, len(rows))
+    _, seconds1 = run_ours(rows, corpus, 1, "fido")  # the fido engine timed again, warm
+    worse = [
+        r["path"]
+        for r in rows
+        if r["expected_puid"] in ours[r["path"]]
+        and r["expected_puid"] not in by_engine["siegfried+fido"][r["path"]]
+    ]
+    print(f"files the pair misses that fido alone finds: {len(worse)} {worse[:10]}")
 
     print("fido CLI, one invocation over the whole list:")
     cli_v116, seconds, crashed = run_cli_batch(rows, corpus, PRONOM_DIR)
@@ -242,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     ratio = (len(rows) / seconds1) / (len(sample) / seconds_each)
-    print(f"ratio, in process workers=1 vs one CLI process per file (v116): {ratio:.0f}x")
+    print(f"ratio, fido engine workers=1 vs one CLI process per file (v116): {ratio:.0f}x")
 
     if args.mixed:
         print(f"mixed files under {args.mixed}:")
@@ -260,7 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     ours_all, cli_all = shares(rows, ours)["all"], shares(rows, cli_v116)["all"]
     lower = ours_all[0] < cli_all[0]
     print(f"ours {ours_all[0]} vs CLI v116 {cli_all[0]}: {'LOWER' if lower else 'not lower'}")
-    return 1 if lower or unknown else 0
+    for engines, found in by_engine.items():
+        hits, total = shares(rows, found)["all"]
+        print(f"  accuracy {engines:<16} {hits}/{total} {100 * hits / total:.1f}%")
+    return 1 if lower or unknown or worse else 0
 
 
 if __name__ == "__main__":

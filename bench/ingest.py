@@ -15,7 +15,7 @@ Also, in the same run:
   file, up to the 202 (goal: under 250 MB).
 
     python bench/ingest.py [--size-mib 1024] [--files 10000] [--file-kib 10] [--rss-gib 5]
-                           [--only large,many,rss] [--dir /tmp]
+                           [--only large,many,rss] [--engines fido,siegfried+fido] [--dir /tmp]
 """
 
 from __future__ import annotations
@@ -80,9 +80,16 @@ def body(src: Path):
     yield f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
-def start_server(work: Path, workers: int = 1) -> tuple[Server, dict[str, str]]:
+def start_server(
+    work: Path, workers: int = 1, engines: str | None = None
+) -> tuple[Server, dict[str, str]]:
     profiles = work / "profiles"
     profiles.mkdir()
+    if engines:  # the site's ingest profile: the shipped default with these engines
+        (profiles / "ingest").mkdir()
+        (profiles / "ingest" / "default.json").write_text(
+            json.dumps({"identification": {"engines": engines}})
+        )
     (profiles / "local.toml").write_text(
         Path(__file__).resolve().parents[1].joinpath("storage_profiles/local.toml").read_text()
     )
@@ -150,11 +157,12 @@ def cpu_seconds(pid: int) -> float:
     return total / tick
 
 
-def many(root: Path, count: int, kib: int) -> tuple[float, float, dict[str, float]]:
-    """One SIP of ``count`` files of ``kib`` KiB each (in folders of 500) to PRESERVED."""
+def many(root: Path, count: int, kib: int, engines: str) -> tuple[float, float, dict[str, float]]:
+    """One SIP of ``count`` files of ``kib`` KiB each (in folders of 500) to PRESERVED, the
+    formats identified by ``engines`` (the ingest profile's setting)."""
     src = root / "many"
-    files = []
-    for i in range(count):
+    files = sorted(src.rglob("*.txt")) if src.is_dir() else []
+    for i in range(count if not files else 0):
         folder = src / f"{i // 500:03d}"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"f{i:05d}.txt"
@@ -162,9 +170,9 @@ def many(root: Path, count: int, kib: int) -> tuple[float, float, dict[str, floa
             (f"record {i} ".encode() + os.urandom(kib * 512).hex().encode())[: kib * 1024]
         )
         files.append(path)
-    work = root / "many-server"
+    work = root / f"many-server-{engines.replace('+', '-')}"
     work.mkdir()
-    server, headers = start_server(work, workers=2)
+    server, headers = start_server(work, workers=2, engines=engines)
     marks: dict[str, float] = {}
     try:
         with httpx.Client(base_url=server.url, timeout=3600) as client:
@@ -215,6 +223,12 @@ def main() -> None:
     parser.add_argument("--file-kib", type=int, default=10)
     parser.add_argument("--rss-gib", type=int, default=5)
     parser.add_argument("--only", default="large,many,rss")
+    parser.add_argument(
+        "--engines",
+        default="fido,siegfried+fido",
+        help="identification engines for the many-files SIP, each in turn (fido: the baseline "
+        "before Siegfried)",
+    )
     parser.add_argument("--dir", default=None, help="where to put the test file (default: tmp)")
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -224,9 +238,9 @@ def main() -> None:
         "machine skews every figure)"
     )
     with tempfile.TemporaryDirectory(dir=args.dir, ignore_cleanup_errors=True) as tmp:
-        if "many" in parts:
-            accepted, preserved, marks = many(Path(tmp), args.files, args.file_kib)
-            print(f"many files: {args.files} x {args.file_kib} KiB in one SIP")
+        for engines in args.engines.split(",") if "many" in parts else ():
+            accepted, preserved, marks = many(Path(tmp), args.files, args.file_kib, engines)
+            print(f"many files: {args.files} x {args.file_kib} KiB in one SIP, engines {engines}")
             print(f"{'preserve  upload to 202 Accepted':<44} {accepted:7.2f} s")
             cpu = marks.pop("cpu")
             for state, at in marks.items():

@@ -1,4 +1,5 @@
-"""Format identification: fido over PRONOM v116, our container stage, the local OFD rule."""
+"""Format identification, the fido engine: fido over PRONOM v116, our container stage, the local
+OFD rule. The engine pair and Siegfried: test_engines.py."""
 
 from __future__ import annotations
 
@@ -100,7 +101,9 @@ def docx(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def identifier() -> FormatIdentifier:
-    return FormatIdentifier()
+    return FormatIdentifier(
+        "fido"
+    )  # these tests are of the fido engine (the pair's: test_engines.py)
 
 
 @pytest.fixture
@@ -207,7 +210,7 @@ def test_nothing_is_printed(identifier, samples, capfd):
 
 def test_process_wide_regex_cache_size_is_left_alone():
     before = re._MAXCACHE  # type: ignore[attr-defined]
-    FormatIdentifier()
+    FormatIdentifier("fido")
     assert before == re._MAXCACHE  # type: ignore[attr-defined]
 
 
@@ -221,8 +224,8 @@ def test_to_dict_is_json_ready(identifier, samples):
 
 def test_identify_many_keeps_order_and_matches_in_process(samples):
     items = [(path, f"sip/{name}") for name, path in sorted(samples.items())] * 3
-    in_process = identify_many(items, workers=1)
-    pooled = identify_many(items, workers=2)
+    in_process = identify_many(items, workers=1, engines="fido")
+    pooled = identify_many(items, workers=2, engines="fido")
     assert [i.path for i in pooled] == [shown for _, shown in items]
     assert pooled == in_process
 
@@ -266,7 +269,9 @@ def test_pronom_skeleton_suite():
     suite = corpus("siegfried-skeleton-suite-pronom-v116")
     with open(suite / "expected.tsv", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
-    results = identify_many([(suite / r["path"], r["path"]) for r in rows], workers=2)
+    results = identify_many(
+        [(suite / r["path"], r["path"]) for r in rows], workers=2, engines="fido"
+    )
     assert [i.path for i in results] == [r["path"] for r in rows]
 
     known = known_divergences()

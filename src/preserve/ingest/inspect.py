@@ -6,6 +6,7 @@ No file is skipped and nothing is sampled: every file gets its identification, i
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,9 +25,9 @@ class Inspection:
     encryption: str | None  # why the file is encrypted, or None
 
 
-def inspect_one(item: tuple[Path, str]) -> Inspection:
+def inspect_one(item: tuple[Path, str], engines: str = formats.DEFAULT_ENGINES) -> Inspection:
     path, shown = item
-    identification = formats._identifier().identify(path, shown)
+    identification = formats.process_identifier(engines).identify(path, shown)
     try:
         encrypted = encryption_problem(path)
     except Exception as exc:  # a probe must never stop ingest; the file is reported as is
@@ -35,14 +36,19 @@ def inspect_one(item: tuple[Path, str]) -> Inspection:
     return Inspection(identification, encrypted)
 
 
-def inspect_many(items: Sequence[tuple[Path, str]], workers: int = 2) -> list[Inspection]:
-    """Every (absolute path, display path) inspected, in order; ``workers > 1`` spreads the
-    files over processes (:func:`preserve.ingest.pool.fan_out`)."""
+def inspect_many(
+    items: Sequence[tuple[Path, str]],
+    workers: int = 2,
+    engines: str = formats.DEFAULT_ENGINES,
+) -> list[Inspection]:
+    """Every (absolute path, display path) inspected, in order, identified by ``engines`` (the
+    ingest profile's setting); ``workers > 1`` spreads the files over processes
+    (:func:`preserve.ingest.pool.fan_out`)."""
     results = fan_out(
-        inspect_one,
+        functools.partial(inspect_one, engines=engines),
         items,
         workers,
-        initializer=formats._init_worker,
+        initializer=functools.partial(formats.init_worker, engines),
         serial_up_to=8,
         chunks_per_worker=8,
     )

@@ -96,7 +96,7 @@ def check(plan: SipPlan, staging_dir: Path, profile: IngestProfile, workers: int
     scanned; the receiving stage's report completed with these checks."""
     root = bag_dir(staging_dir, plan.sip_id)
     items = [(root / "data" / f.path, f.path) for f in plan.files]
-    inspections = inspect_many(items, workers=workers)
+    inspections = inspect_many(items, workers=workers, engines=profile.identification_engines)
     identifications = [i.identification for i in inspections]
     report = Report.from_list(plan.report)
     report.extend(format_checks(inspections, profile))
@@ -210,16 +210,30 @@ def _check_events(
     return events
 
 
+def _agent(tools: list[str]) -> str:
+    """The tools by name and version (``siegfried 1.11.9 + fido 1.6.1 + ...``), short enough for
+    the event's agent; their signature files are in the detail."""
+    names = dict.fromkeys(part.split(" (")[0] for tool in tools for part in tool.split(" + "))
+    return " + ".join(names)[:200] or "fido"
+
+
 def _identification_event(identifications: list[Identification], on_sip: dict) -> Event:
+    """One PREMIS event: the registries and tools that answered, the files left unidentified
+    and every disagreement between the engines (the detail is capped, the count is not)."""
     unidentified = [i.path for i in identifications if i.puid is None]
-    registry = identifications[0].registry if identifications else ""
-    detail = f"{len(identifications)} files identified with {registry}"
+    registries = sorted({i.registry for i in identifications})
+    tools = list(dict.fromkeys(i.tool for i in identifications))
+    detail = f"{len(identifications)} files identified with {', '.join(registries)}"
+    detail += f" by {'; '.join(tools)}"
     if unidentified:
         detail += f"; no format found for: {', '.join(unidentified[:20])}"
+    disagreed = [f"{i.path}: {i.disagreement}" for i in identifications if i.disagreement]
+    if disagreed:
+        detail += f"; the engines disagree on {len(disagreed)} files: " + "; ".join(disagreed)
     return new_event(
         EventType.FORMAT_IDENTIFICATION,
-        Outcome.WARNING if unidentified else Outcome.SUCCESS,
-        detail=detail,
-        agent=identifications[0].tool if identifications else "fido",
+        Outcome.WARNING if unidentified or disagreed else Outcome.SUCCESS,
+        detail=detail[:4000],
+        agent=_agent(tools),
         **on_sip,
     )

@@ -4,7 +4,9 @@ A profile is a JSON document (the shipped default: ``profiles/default.json`` bes
 holding the metadata JSON Schema (checks 2-3, 2-4, 1-3, 1-4), the items whose absence is only a
 warning, the 档号 pattern (1-7), whether a 档号 already held fails or warns (1-8; the shipped
 default warns, as the foundation accepted repeated codes), the format
-policy (3-3), what a failed format validation does and its caps (3-4, ``validation``; see
+policy (3-3) and the engines that identify formats (``identification.engines``:
+``siegfried+fido``, ``fido`` or ``siegfried``), what a failed format validation does and its
+caps (3-4, ``validation``; see
 :mod:`preserve.ingest.validation.policy`), the unpacking limits (P-1), the clamd address
 (4-2) and how long an unfinished resumable upload is kept. The profile used for an agency is
 the first that exists of ``<profiles_dir>/ingest/<agency>.json``,
@@ -27,6 +29,7 @@ from jsonschema.exceptions import SchemaError
 
 from preserve.errors import ConfigurationError
 from preserve.ingest.checks import Result
+from preserve.ingest.identify.model import DEFAULT_ENGINES, ENGINE_CHOICES
 from preserve.ingest.validation.policy import ValidationPolicy
 
 SHIPPED = Path(__file__).with_name("profiles") / "default.json"
@@ -77,6 +80,8 @@ class IngestProfile:
     virus_check_required: bool
     upload_expire_hours: float
     validation: ValidationPolicy = field(default_factory=ValidationPolicy)
+    # which engines identify formats (3-3): "siegfried+fido", "fido" or "siegfried"
+    identification_engines: str = DEFAULT_ENGINES
 
     @functools.cached_property
     def validator(self) -> Draft202012Validator:
@@ -108,9 +113,17 @@ class IngestProfile:
                 virus_check_required=bool(virus.get("required", False)),
                 upload_expire_hours=float((doc.get("uploads") or {}).get("expire_hours", 72)),
                 validation=ValidationPolicy.from_document(doc.get("validation"), base),
+                identification_engines=_engines(doc.get("identification")),
             )
         except (KeyError, TypeError, ValueError, re.error, SchemaError) as exc:
             raise ConfigurationError(f"ingest profile is not valid: {exc}") from exc
+
+
+def _engines(section: Any) -> str:
+    engines = (section or {}).get("engines", DEFAULT_ENGINES)
+    if engines not in ENGINE_CHOICES:
+        raise ValueError(f"identification.engines must be one of {', '.join(ENGINE_CHOICES)}")
+    return engines
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -42,6 +42,16 @@ def format_checks(inspections: Iterable[Inspection], profile: IngestProfile) -> 
             f"{len(inspections)} files identified with {registry}, all allowed by the policy "
             f"of profile {profile.name!r}",
         )
+    disagreed = [
+        f"{i.identification.path} ({i.identification.disagreement})"
+        for i in inspections
+        if i.identification.disagreement
+    ]
+    if disagreed:
+        report.warn(
+            "3-3",
+            f"siegfried and fido disagree on {len(disagreed)} files: {_names(disagreed)}",
+        )
     for line in encrypted:
         report.fail("3-8", line)
     if not encrypted:

@@ -10,7 +10,11 @@ server's checksum of the stored object matching the digest of the bytes we sent
 Re-running a copy is safe: one listing shows what the target holds already; objects present
 with the right digest are kept, wrong ones replaced, so a retried job never leaves duplicates
 or half-written bags behind. Files go in the order of :func:`bagit.store_order`, the signature
-last, so a bag whose signature is present was written whole. Within the payload and the tag
+last, so a bag whose signature is present was written whole. On a filesystem target each file
+is fsynced as it is written, and the names of a group of files (payload, tag files, tag
+manifests, signature) are made durable together, one fsync per directory, before the next group
+is written and before the copy returns: a name never outlives a crash that an earlier group's
+name did not, and nothing is recorded before every name is durable. Within the payload and the tag
 files, small files are copied several at a time; large ones one after another, each already
 spread over parallel parts by the store, so memory stays bounded.
 """
@@ -95,9 +99,14 @@ class _Copy:
     retain_until: datetime | None = None
 
     def put(self, key: str, stream: BinaryIO, *, overwrite: bool = False) -> ObjectInfo:
-        """Locked until the record's retention ends where the store can say so."""
+        """Locked until the record's retention ends where the store can say so; on a store
+        that can defer making names durable (a filesystem target), the name is made durable
+        with the rest of its group (:func:`_sync_names`)."""
         if self.retain_until is not None and isinstance(self.store, RecordLocking):
             return self.store.put_until(key, stream, self.retain_until, overwrite=overwrite)
+        put_unsynced = getattr(self.store, "put_unsynced", None)
+        if put_unsynced is not None and getattr(self.store, "sync_names", None) is not None:
+            return put_unsynced(key, stream, overwrite=overwrite)
         return self.store.put(key, stream, overwrite=overwrite)
 
     @contextmanager
@@ -144,6 +153,7 @@ def copy_bag(
             if relpath not in small:
                 _copy_one(job, relpath)
         _copy_many(job, small, workers)
+        _sync_names(job, group)  # a group's names are durable before the next group is written
 
 
 def _groups(ordered: list[str]) -> list[list[str]]:
@@ -182,6 +192,14 @@ def _copy_many(job: _Copy, relpaths: list[str], workers: int) -> None:
         if failed:
             pool.shutdown(cancel_futures=True)
             raise failed[0].exception()  # type: ignore[misc]
+
+
+def _sync_names(job: _Copy, relpaths: list[str]) -> None:
+    """Every name of the group, written now or found present (a failed earlier run may have
+    left it with its name not yet durable)."""
+    sync_names = getattr(job.store, "sync_names", None)
+    if sync_names is not None and relpaths:
+        sync_names([aip_key(job.aip_id, relpath) for relpath in relpaths])
 
 
 def _copy_one(job: _Copy, relpath: str) -> None:
@@ -248,6 +266,23 @@ class _SourceStream(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def fileno(self) -> int:
+        """The source file's descriptor, so a filesystem target can copy with the kernel; only
+        when reads are not paced (the kernel's copy cannot be)."""
+        fileno = getattr(self._stream, "fileno", None)
+        if self._pacer is not None or fileno is None:
+            raise io.UnsupportedOperation("fileno")
+        return fileno()
+
+    def seekable(self) -> bool:
+        return self._pacer is None and self._stream.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer)
