@@ -407,3 +407,6 @@ class AuditPacing(Base):
 
 
 search_index.install(Sip, Aip)
+
+# The opening tables (preserve.catalog.opening_tables) join the same metadata.
+from preserve.catalog import opening_tables as _opening_tables  # noqa: E402, F401
