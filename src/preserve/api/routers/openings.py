@@ -17,8 +17,8 @@ from preserve.catalog.models import Role
 from preserve.catalog.opening_tables import AccessStatus
 from preserve.catalog.types import utcnow
 from preserve.errors import Forbidden
+from preserve.opening import catalogue, repository, review, status
 from preserve.opening import due as due_mod
-from preserve.opening import repository, review, status
 from preserve.runtime import Runtime
 
 router = APIRouter(tags=["opening"])
@@ -179,9 +179,17 @@ def approve_opening(
     summary="Withdraw an open record from the public at once",
 )
 def withdraw(
-    aip_id: str, body: ReasonIn, who: Principal = Depends(_OFFICER), session: Session = Depends(db)
+    aip_id: str,
+    body: ReasonIn,
+    who: Principal = Depends(_OFFICER),
+    session: Session = Depends(db),
+    rt: Runtime = Depends(runtime),
 ) -> None:
-    status.withdraw(session, aip_id, body.reason, actor(who))
+    """The record leaves the public face in this transaction, and every published catalogue
+    that listed it is re-signed without it."""
+    done = actor(who)
+    status.withdraw(session, aip_id, body.reason, done)
+    catalogue.withdraw_from_catalogues(session, aip_id, rt.signing_key, done.name)
 
 
 @router.post(
