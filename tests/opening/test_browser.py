@@ -59,7 +59,7 @@ def public_server(rt, client, make_token, settings, tmp_path):
 def test_search_read_download_in_chromium(public_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    base, aip, pdf = public_server
+    base, _aip, pdf = public_server
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:
