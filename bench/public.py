@@ -32,12 +32,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
-import search as holdings_bench  # noqa: E402  (bench/search.py: the synthetic records)
+import search as holdings_bench  # bench/search.py: the synthetic records
 
-from preserve.access.holdings.filters import Filters, resolve_sort  # noqa: E402
-from preserve.access.holdings.queries import AIPS, list_page  # noqa: E402
-from preserve.access.public_catalogue import search_page  # noqa: E402
-from preserve.catalog.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
+from preserve.access.holdings.filters import Filters, resolve_sort
+from preserve.access.holdings.queries import AIPS, list_page
+from preserve.access.public_catalogue import search_page
+from preserve.catalog.db import make_engine, make_sessionmaker, upgrade
 
 GOAL = 0.200
 QUERIES = {
