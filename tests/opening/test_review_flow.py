@@ -152,3 +152,22 @@ def test_bad_proposals_are_clean_4xx(rt, client, make_token):
     assert (
         client.post("/v1/openings/nope/approve", headers=people.second_officer).status_code == 404
     )
+
+
+def test_due_follows_the_period_of_each_category(rt, client, make_token):
+    from datetime import date
+
+    from preserve.opening.due import Periods, due
+
+    science = _aip(rt, client, make_token, "科技档案", "A001-KJ-2010-Y-0001",
+                   date="2010-06-01", year="2010", category="科技")  # fmt: skip
+    plain = _aip(rt, client, make_token, "文书档案", "A001-WS-2010-Y-0002",
+                 date="2010-06-01", year="2010")  # fmt: skip
+    periods = Periods(25, {"科技": 10})
+    with rt.sessions.begin() as session:
+        on_2020 = {i["aip_id"]: i for i in due(session, date(2020, 6, 1), periods)}
+        before = {i["aip_id"] for i in due(session, date(2020, 5, 31), periods)}
+        on_2035 = {i["aip_id"] for i in due(session, date(2035, 6, 1), periods)}
+    assert set(on_2020) == {science} and on_2020[science]["period_years"] == 10
+    assert before == set()
+    assert on_2035 == {science, plain}
