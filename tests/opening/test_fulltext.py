@@ -42,7 +42,8 @@ OFD = _zip(
         "<ofd:Content><ofd:Layer><ofd:TextObject><ofd:TextCode X='0' Y='0'>第二页</ofd:TextCode>"
         "</ofd:TextObject></ofd:Layer></ofd:Content></ofd:Page>",
         "Doc_0/Pages/Page_0/Content.xml": "<ofd:Page xmlns:ofd='http://www.ofdspec.org/2016'>"
-        "<ofd:Content><ofd:Layer><ofd:TextObject><ofd:TextCode X='0' Y='0'>第一页文字</ofd:TextCode>"
+        "<ofd:Content><ofd:Layer><ofd:TextObject>"
+        "<ofd:TextCode X='0' Y='0'>第一页文字</ofd:TextCode>"
         "</ofd:TextObject></ofd:Layer></ofd:Content></ofd:Page>",
     }
 )

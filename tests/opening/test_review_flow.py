@@ -16,7 +16,8 @@ OLD = {"date": "1990-05-01", "year": "1990"}
 
 def _aip(rt, client, make_token, title: str, code: str, files=None, **meta) -> str:
     files = files or {"doc.pdf": text_pdf("Lighthouse keeper ledger")}
-    return ingest(rt, client, make_token, files, title=title, archival_code=code, **OLD, **meta)
+    meta = {**OLD, **meta}
+    return ingest(rt, client, make_token, files, title=title, archival_code=code, **meta)
 
 
 def test_due_then_two_step_review_then_public(rt, client, make_token):
