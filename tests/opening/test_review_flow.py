@@ -121,6 +121,12 @@ def test_a_classified_record_opens_only_after_declassification(rt, client, make_
     assert done.status_code == 204, done.text
     open_records(rt, client, people, aip)
     assert client.get(f"/public/v1/records/{aip}").status_code == 200
+    # a field taken off the publishable list is no longer shown, even for records already open
+    assert "archival_code" in client.get(f"/public/v1/records/{aip}").json()["fields"]
+    rt.settings.public_fields = ["title"]
+    assert set(client.get(f"/public/v1/records/{aip}").json()["fields"]) == {"title"}
+    listed = client.get("/public/v1/records").json()["items"]
+    assert [set(i["fields"]) for i in listed] == [{"title"}]
 
 
 def test_bad_proposals_are_clean_4xx(rt, client, make_token):

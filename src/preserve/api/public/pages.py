@@ -17,7 +17,7 @@ from preserve.access import public_catalogue as public
 from preserve.access.holdings.filters import MAX_QUERY
 from preserve.api.public.deps import readonly_db
 from preserve.api.public.files import INLINE
-from preserve.api.public.records import _catalogue, record_view
+from preserve.api.public.records import _catalogue, record_view, shown
 from preserve.opening import repository as opening_repository
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +50,12 @@ def search_page(
 ) -> HTMLResponse:
     page = public.search_page(session, q, 20, cursor)
     items = [
-        {"id": r.id, "title": r.title, "fields": r.fields, "passage": page.passages.get(r.id)}
+        {
+            "id": r.id,
+            "title": r.title,
+            "fields": shown(r.fields, request),
+            "passage": page.passages.get(r.id),
+        }
         for r in page.items
     ]
     next_query = urlencode({k: v for k, v in (("q", q), ("cursor", page.next_cursor)) if v})
@@ -68,7 +73,7 @@ def search_page(
 def record_page(
     record_id: str, request: Request, session: Session = Depends(readonly_db)
 ) -> HTMLResponse:
-    record = record_view(session, record_id, request.scope.get("root_path", ""))
+    record = record_view(session, record_id, request)
     for f in record["files"]:
         f["readable"] = f["media_type"] in INLINE
         f["quoted"] = quote(f["path"])
@@ -79,7 +84,7 @@ def record_page(
 def read_page(
     record_id: str, path: str, request: Request, session: Session = Depends(readonly_db)
 ) -> HTMLResponse:
-    record = record_view(session, record_id, request.scope.get("root_path", ""))
+    record = record_view(session, record_id, request)
     found = [f for f in record["files"] if f["path"] == path and f["media_type"] in INLINE]
     if not found:
         raise public.PublicNotFound()

@@ -77,6 +77,12 @@ def _base(request: Request) -> str:
     return request.scope.get("root_path", "")
 
 
+def shown(fields: dict[str, str], request: Request) -> dict[str, str]:
+    """The fields copied when the record opened, less any no longer listed as publishable."""
+    allowed = request.app.state.runtime.settings.public_fields
+    return {k: v for k, v in fields.items() if k in allowed}
+
+
 def file_url(base: str, record_id: str, path: str) -> str:
     return f"{base}/v1/records/{record_id}/files/{quote(path)}"
 
@@ -101,7 +107,7 @@ def search_records(
             RecordItem(
                 id=r.id,
                 title=r.title,
-                fields=r.fields,
+                fields=shown(r.fields, request),
                 opened_at=r.opened_at,
                 url=f"{base}/v1/records/{r.id}",
                 passage=page.passages.get(r.id),
@@ -122,18 +128,19 @@ def search_records(
 def read_record(
     record_id: str, request: Request, session: Session = Depends(readonly_db)
 ) -> RecordOut:
-    return RecordOut(**record_view(session, record_id, _base(request)))
+    return RecordOut(**record_view(session, record_id, request))
 
 
-def record_view(session: Session, record_id: str, base: str) -> dict[str, Any]:
+def record_view(session: Session, record_id: str, request: Request) -> dict[str, Any]:
     from preserve.access.files import content_type
 
+    base = _base(request)
     row = public.get_record(session, record_id)
     files = public.record_files(session, record_id)
     return {
         "id": row.id,
         "title": row.title,
-        "fields": row.fields,
+        "fields": shown(row.fields, request),
         "opened_at": row.opened_at,
         "files": [
             {
