@@ -29,6 +29,8 @@ def create_public_app(rt: Runtime) -> FastAPI:
         title="preserve public catalogue (开放档案)",
         version=__version__,
         description="Open records: search, read, download, verify. No account, no cookie.",
+        docs_url=None,  # Swagger UI loads assets from elsewhere; the pages load nothing
+        redoc_url=None,
     )
     app.state.runtime = rt
     _install_problems(app)
