@@ -190,7 +190,9 @@ def test_nothing_short_of_open_is_public_and_withdrawal_is_immediate(rt, client,
 def test_public_errors_are_clean(rt, client, make_token):
     for path in ("/public/v1/records?cursor=garbage", "/public/v1/records?limit=0",
                  "/public/v1/records?q=" + "x" * 300, "/public/v1/records/" + "a" * 500,
-                 "/public/v1/catalogues/" + "b" * 80, "/public/nothing-here"):  # fmt: skip
+                 "/public/v1/catalogues/" + "b" * 80, "/public/nothing-here",
+                 "/public/v1/records?q=a%00b", "/public/?q=%00%01",
+                 "/public/v1/records/%00", "/public/v1/catalogues/%00"):  # fmt: skip
         response = client.get(path)
         assert 400 <= response.status_code < 500, (path, response.status_code)
         assert json.loads(response.text)["status"] == response.status_code

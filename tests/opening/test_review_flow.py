@@ -139,6 +139,8 @@ def test_bad_proposals_are_clean_4xx(rt, client, make_token):
         {"decisions": [{"aip_id": aip, "decision": "open", "reason": "x"}] * 2},
         {"decisions": [{"aip_id": "0" * 36, "decision": "open", "reason": "x"}]},
         {"decisions": [{"aip_id": aip, "decision": "open", "reason": "x", "until": "2030-01-01"}]},
+        {"decisions": [{"aip_id": "a\u0000b", "decision": "open", "reason": "x"}]},
+        {"decisions": [{"aip_id": aip, "decision": "open", "reason": "a\u0000b"}]},
     ]
     for body in cases:
         response = client.post("/v1/openings", json=body, headers=people.officer)

@@ -9,6 +9,7 @@ order and the same text indexes) over the open records' publishable fields and f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import literal, select, tuple_
@@ -25,6 +26,12 @@ from preserve.errors import NotFound
 KIND = "public"
 SORT = "-opened"
 PASSAGE = 80  # characters either side of a match
+_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def is_id(value: str) -> bool:
+    """An id as the archive makes them (a UUID); anything else names nothing."""
+    return bool(_ID.match(value))
 
 
 class PublicNotFound(NotFound):
@@ -49,6 +56,8 @@ def check_query(q: str | None) -> str | None:
         return None
     if len(q) > MAX_QUERY:
         raise InvalidListing(f"q is longer than {MAX_QUERY} characters")
+    if any(ord(c) < 32 for c in q):
+        raise InvalidListing("q must not contain control characters")
     return q
 
 
@@ -99,7 +108,7 @@ def _passages(session: Session, ids: list[str], q: str) -> dict[str, dict[str, s
 
 
 def get_record(session: Session, record_id: str) -> PublicRecord:
-    row = session.get(PublicRecord, record_id) if len(record_id) <= 36 else None
+    row = session.get(PublicRecord, record_id) if is_id(record_id) else None
     if row is None:
         raise PublicNotFound()
     return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -22,6 +23,19 @@ from preserve.catalog.opening_tables import (
 from preserve.errors import NotFound
 
 PENDING = (OpeningState.PROPOSED, OpeningState.REVIEWED)
+_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def is_id(value: str) -> bool:
+    """Ids are UUIDs; anything else (a NUL byte PostgreSQL would refuse) names nothing."""
+    return bool(_ID.match(value))
+
+
+def get_aip(session: Session, aip_id: str) -> Aip:
+    aip = session.get(Aip, aip_id) if is_id(aip_id) else None
+    if aip is None:
+        raise NotFound(f"no AIP {aip_id}")
+    return aip
 
 
 def aips_by_id(session: Session, aip_ids: Sequence[str]) -> dict[str, Aip]:
@@ -54,6 +68,8 @@ def pending_for(session: Session, aip_ids: Sequence[str]) -> dict[str, str]:
 
 
 def get_opening(session: Session, opening_id: str, *, lock: bool = False) -> Opening:
+    if not is_id(opening_id):
+        raise NotFound(f"no opening {opening_id}")
     stmt = select(Opening).where(Opening.id == opening_id)
     if lock:
         stmt = stmt.with_for_update()

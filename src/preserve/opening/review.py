@@ -55,7 +55,7 @@ def propose(session: Session, decisions: list[Decision], actor: Actor) -> Openin
     recorded declassification is refused, and so is a record already under review."""
     _check_shape(decisions)
     ids = [d.aip_id for d in decisions]
-    aips = repository.aips_by_id(session, ids)
+    aips = repository.aips_by_id(session, [i for i in ids if repository.is_id(i)])
     missing = [i for i in ids if i not in aips]
     if missing:
         raise NotFound(f"no AIP {missing[0]}")

@@ -8,17 +8,14 @@ from sqlalchemy.orm import Session
 from preserve.catalog.models import Aip
 from preserve.catalog.opening_tables import AccessStatus
 from preserve.catalog.types import utcnow
-from preserve.errors import Conflict, InvalidInput, NotFound
+from preserve.errors import Conflict, InvalidInput
 from preserve.opening import metadata, repository
 from preserve.opening.events import OpeningEvent, on_record
 from preserve.opening.review import Actor
 
 
 def _aip(session: Session, aip_id: str) -> Aip:
-    aip = session.get(Aip, aip_id)
-    if aip is None:
-        raise NotFound(f"no AIP {aip_id}")
-    return aip
+    return repository.get_aip(session, aip_id)
 
 
 def declassify(session: Session, aip_id: str, reason: str, actor: Actor) -> None:

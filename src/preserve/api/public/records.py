@@ -243,7 +243,8 @@ def read_catalogue_csv(catalogue_id: str, session: Session = Depends(readonly_db
 
 
 def _catalogue(session: Session, catalogue_id: str):
-    row = opening_repository.catalogue(session, catalogue_id) if len(catalogue_id) <= 36 else None
+    found = public.is_id(catalogue_id)
+    row = opening_repository.catalogue(session, catalogue_id) if found else None
     if row is None:
         raise public.PublicNotFound()
     return row

@@ -26,7 +26,7 @@ router = APIRouter(tags=["opening"])
 _OFFICER = require(Role.OFFICER)
 _STAFF = require(Role.OFFICER, Role.SECURITY)
 _SECURITY = require(Role.SECURITY)
-_TEXT = Field(min_length=1, max_length=4000)
+_TEXT = Field(min_length=1, max_length=4000, pattern=r"^[^\x00]*$")  # no NUL: PostgreSQL refuses it
 
 
 class DecisionIn(BaseModel):
