@@ -15,7 +15,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from preserve.catalog.db import make_engine, make_sessionmaker
+from preserve.catalog.db import make_engine, make_readonly_engine, make_sessionmaker
 from preserve.settings import Settings
 from preserve.storage.base import Store
 from preserve.storage.profiles import StorageProfile
@@ -45,6 +45,17 @@ class Runtime:
         )
 
     @cached_property
+    def readonly_engine(self) -> Engine:
+        """For the public face: ``public_database_url`` (a read-only role) or the catalogue,
+        opened so that it cannot write either way."""
+        url = self.settings.public_database_url or self.settings.sqlalchemy_url
+        return make_readonly_engine(url)
+
+    @cached_property
+    def readonly_sessions(self) -> sessionmaker[Session]:
+        return sessionmaker(self.readonly_engine, expire_on_commit=False)
+
+    @cached_property
     def keyring(self) -> Keyring:
         return Keyring(self.settings.keys_dir, self.settings.key_passphrase)
 
@@ -64,3 +75,5 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+        if "readonly_engine" in self.__dict__:
+            self.readonly_engine.dispose()

@@ -134,6 +134,29 @@ class Settings(BaseSettings):
         default="Asia/Shanghai", description="Times on console pages and reports (IANA zone)."
     )
 
+    # Opening review (preserve.opening) and the public face (preserve.api.public).
+    opening_period_years: int = Field(
+        default=25, ge=0, le=200, description="Years after formation a record is due for review."
+    )
+    opening_period_years_by_category: dict[str, int] = Field(
+        default_factory=dict,
+        description='Per category (the record\'s category/门类 field), JSON: {"科技": 10}.',
+    )
+    public_fields: list[str] = Field(
+        default=["title", "archival_code", "date", "creator", "fonds"],
+        description="The only metadata fields the public face ever shows (JSON list).",
+    )
+    public_rate_per_second: float = Field(
+        default=10, gt=0, description="Public requests per second per client address."
+    )
+    public_rate_burst: int = Field(
+        default=60, ge=1, description="Public requests a client address may send at once."
+    )
+    public_database_url: str | None = Field(
+        default=None,
+        description="preserve serve-public: a read-only role's URL (default: database_url).",
+    )
+
     @cached_property
     def resolved_data_dir(self) -> Path:
         return self.data_dir.absolute()

@@ -14,6 +14,7 @@ from preserve.api.routers import (
     bagit_profile,
     holdings,
     metrics,
+    openings,
     reports,
     sips,
     statistics,
@@ -39,7 +40,18 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
     app.state.upload_slots = UploadSlots()
     problems.install(app)
     app.add_middleware(RequestLog)
-    modules = (system, holdings, statistics, sips, uploads, bagit_profile, aips, reports, metrics)
+    modules = (
+        system,
+        holdings,
+        statistics,
+        sips,
+        uploads,
+        bagit_profile,
+        aips,
+        reports,
+        metrics,
+        openings,
+    )
     for module in modules:
         app.include_router(module.router)
     app.include_router(premis_router.router)
@@ -47,6 +59,10 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
     app.include_router(appraisals.holds_router)
     console.install(app)
     docs.install(app)
+    # The public face (preserve.api.public): its own app, also run alone by serve-public.
+    from preserve.api.public.app import create_public_app
+
+    app.mount("/public", create_public_app(rt))
     _add_problem_schema(app)
     return app
 

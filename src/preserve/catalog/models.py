@@ -425,5 +425,7 @@ class ConsoleSession(Base):
 
 search_index.install(Sip, Aip)
 
-# The disposal tables live in their own module; importing it puts them on Base.metadata.
+# The disposal and opening tables live in their own modules; importing them puts them on
+# Base.metadata.
 from preserve.catalog import disposal_models as _disposal_models  # noqa: E402, F401
+from preserve.catalog import opening_tables as _opening_tables  # noqa: E402, F401

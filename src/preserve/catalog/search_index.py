@@ -21,11 +21,13 @@ from typing import Any
 from sqlalchemy import event
 
 SEARCH_TABLES = ("sips", "aips")
+PUBLIC_SEARCH_TABLES = ("public_records",)  # the open records (preserve.catalog.opening_tables)
 _FTS_SHADOWS = ("data", "idx", "content", "docsize", "config")
+_ALL_SEARCHED = SEARCH_TABLES + PUBLIC_SEARCH_TABLES
 SEARCH_OBJECTS = frozenset(
-    [f"{t}_fts" for t in SEARCH_TABLES]
-    + [f"{t}_fts_{s}" for t in SEARCH_TABLES for s in _FTS_SHADOWS]
-    + [f"ix_{t}_search_trgm" for t in SEARCH_TABLES]
+    [f"{t}_fts" for t in _ALL_SEARCHED]
+    + [f"{t}_fts_{s}" for t in _ALL_SEARCHED for s in _FTS_SHADOWS]
+    + [f"ix_{t}_search_trgm" for t in _ALL_SEARCHED]
 )
 _ALIASES = {
     "fonds": "全宗号",
@@ -112,25 +114,25 @@ def _fill(_mapper, _connection, target) -> None:
             setattr(target, name, value)
 
 
-def create_statements(dialect: str) -> list[str]:
-    """DDL for the search objects (used by the migration that made them)."""
+def create_statements(dialect: str, tables: tuple[str, ...] = SEARCH_TABLES) -> list[str]:
+    """DDL for the search objects of ``tables`` (used by the migrations that made them)."""
     if dialect == "postgresql":
         return ["CREATE EXTENSION IF NOT EXISTS pg_trgm"] + [
             f"CREATE INDEX ix_{t}_search_trgm ON {t} USING gin (search_text gin_trgm_ops)"
-            for t in SEARCH_TABLES
+            for t in tables
         ]
     if dialect == "sqlite":
-        return [s for t in SEARCH_TABLES for s in _sqlite_fts(t)]
+        return [s for t in tables for s in _sqlite_fts(t)]
     return []
 
 
-def drop_statements(dialect: str) -> list[str]:
+def drop_statements(dialect: str, tables: tuple[str, ...] = SEARCH_TABLES) -> list[str]:
     if dialect == "postgresql":
-        return [f"DROP INDEX IF EXISTS ix_{t}_search_trgm" for t in SEARCH_TABLES]
+        return [f"DROP INDEX IF EXISTS ix_{t}_search_trgm" for t in tables]
     if dialect == "sqlite":
         return [
             s
-            for t in SEARCH_TABLES
+            for t in tables
             for s in (
                 f"DROP TRIGGER IF EXISTS {t}_fts_ai",
                 f"DROP TRIGGER IF EXISTS {t}_fts_au",

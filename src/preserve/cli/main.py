@@ -45,6 +45,10 @@ _COMMANDS: dict[str, _Entry] = {
     "keys": _Entry("preserve.cli.keys:keys_app", "The archive's signing keys."),
     "tokens": _Entry("preserve.cli.admin:tokens_app", "API tokens."),
     "db": _Entry("preserve.cli.admin:db_app", "The catalogue database."),
+    "opening": _Entry("preserve.cli.opening:opening_app", "Opening review and open catalogues."),
+    "serve-public": _Entry(
+        "preserve.cli.opening:serve_public", "Run the public face alone (open records)."
+    ),
 }
 
 

@@ -30,5 +30,6 @@ def load_tasks() -> None:
     import preserve.jobs.tasks.audit
     import preserve.jobs.tasks.disposal
     import preserve.jobs.tasks.ingest
+    import preserve.jobs.tasks.opening
     import preserve.jobs.tasks.storage
     import preserve.jobs.tasks.trust  # noqa: F401
