@@ -134,6 +134,12 @@ def _gauges(
         (({"severity": s}, n) for s, n in sorted(_alerts(session).items())),
     )
     w.family(
+        "preserve_aips_at_risk",
+        "gauge",
+        "AIPs no longer PRESERVED: their policy does not hold over verified replicas.",
+        [({}, queries.aips_at_risk(session))],
+    )
+    w.family(
         "preserve_replication_backlog",
         "gauge",
         "Replication jobs queued or running.",

@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session
 from preserve.aip import bag as bagit
 from preserve.aip.layout import AIP_ROOT, parse_aip_key
 from preserve.catalog.events import EventType, Outcome, record_event
-from preserve.catalog.models import Aip, ReplicaState, Sip, SipState
-from preserve.catalog.repository import get_replica, verified_targets
+from preserve.catalog.models import Aip, ReplicaState
+from preserve.catalog.repository import get_replica
 from preserve.catalog.types import utcnow
 from preserve.errors import ConfigurationError
 from preserve.storage import repository as repo
 from preserve.storage.base import Multipart
+from preserve.storage.preservation import settle
 from preserve.storage.service import queue_copy, target_resource
 from preserve.storage.stores import Stores
 
@@ -190,15 +191,10 @@ def _check_aip(
 
 
 def _demote(session: Session, stores: Stores, aip: Aip | None, ref: str) -> None:
-    """A SIP is PRESERVED only while its policy holds over verified replicas."""
+    """A SIP is PRESERVED only while its policy holds over verified replicas (else AT_RISK)."""
     if aip is None:
         return
-    sip = session.get(Sip, aip.sip_id)
-    session.flush()
-    verified = verified_targets(session, aip.id)
-    held = stores.profile(ref).policy_holds(verified)
-    if sip is not None and sip.state == SipState.PRESERVED and not held:
-        sip.state = SipState.STORED
+    settle(session, aip, stores.profile(ref), "reconcile found objects missing")
 
 
 def _stale_uploads(
