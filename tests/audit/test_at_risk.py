@@ -62,3 +62,15 @@ def test_every_replica_failed_is_at_risk_and_preserved_again_once_repaired(rt, c
     assert state(client, officer, sip_id) == "PRESERVED"
     assert at_risk_gauge(client) == "0"
     assert replica_dir(rt, aip_id, BAD).joinpath(*VICTIM).read_bytes() == original
+
+
+def test_the_fixity_report_counts_aips_at_risk(rt, client, make_token):
+    aip_id = ingest(rt, client, make_token)
+    officer = auth(make_token("archive", Role.OFFICER))
+    assert client.get("/v1/reports/fixity", headers=officer).json()["report"]["aips_at_risk"] == 0
+    for target in (GOOD, BAD):
+        flip_byte(replica_dir(rt, aip_id, target))
+    make_due(rt, aip_id)
+    scheduled_round(rt)
+    report = client.get("/v1/reports/fixity", headers=officer).json()["report"]
+    assert report["aips_at_risk"] == 1

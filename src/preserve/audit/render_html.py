@@ -35,6 +35,7 @@ def render_html(report: FixityReport, key_id: str | None = None) -> str:
         "<h1>Fixity report</h1>",
         f'<p class="meta">Period: {escape(period)}<br>Generated: {escape(report.generated_at)}'
         f"<br>AIPs in the catalogue: {report.aips}"
+        f"<br>受威胁的 AIP (AT_RISK, policy not met over verified copies): {report.aips_at_risk}"
         + (f"<br>Target: {escape(report.target_filter)}" if report.target_filter else "")
         + "</p>",
         "<h2>Checks and failures per day</h2>",
