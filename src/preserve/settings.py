@@ -104,6 +104,19 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = Field(
         default=None, description="Critical alerts are POSTed here as JSON."
     )
+    store_health_seconds: float = Field(
+        default=300, gt=0, description="How often the scheduler looks for vanished targets."
+    )
+    free_space_warn_bytes: int = Field(
+        default=10 * 1024**3,
+        ge=0,
+        description="Warn when a filesystem target or the data directory has less free space.",
+    )
+    debris_max_age_hours: float = Field(
+        default=24,
+        gt=0,
+        description="Temporary objects and unacknowledged staging older than this are removed.",
+    )
 
     @cached_property
     def resolved_data_dir(self) -> Path:

@@ -134,6 +134,12 @@ def _gauges(
         (({"severity": s}, n) for s, n in sorted(_alerts(session).items())),
     )
     w.family(
+        "preserve_store_vanished_total",
+        "counter",
+        "Times a target that held proven replicas was found without any AIP (alerts raised).",
+        _per_target(queries.alerts_per_target(session, "store-vanished"), targets),
+    )
+    w.family(
         "preserve_aips_at_risk",
         "gauge",
         "AIPs no longer PRESERVED: their policy does not hold over verified replicas.",

@@ -227,6 +227,15 @@ def aip_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Aip)) or 0
 
 
+def alerts_per_target(session: Session, kind: str) -> dict[str, int]:
+    stmt = (
+        select(Alert.target, func.count())
+        .where(Alert.kind == kind, Alert.target.is_not(None))
+        .group_by(Alert.target)
+    )
+    return {target: n for target, n in session.execute(stmt)}
+
+
 def aips_at_risk(session: Session) -> int:
     """AIPs whose SIP left PRESERVED because the policy no longer holds over verified copies."""
     stmt = select(func.count()).select_from(Sip).where(Sip.state == SipState.AT_RISK)

@@ -17,6 +17,7 @@ from preserve.cli.common import console, err_console, open_runtime
 from preserve.cli.names import check_targets
 from preserve.cli.output import Format, Result, emit, format_option, output_option
 from preserve.errors import ConfigurationError
+from preserve.jobs.tasks.health import find_vanished, record_vanished
 from preserve.runtime import Runtime
 from preserve.storage.check import ProfileCheck, check_profile
 from preserve.storage.placement import bind_agency, list_profiles
@@ -27,7 +28,7 @@ from preserve.storage.reconcile import (
     plan_reconcile,
     record_reconcile,
 )
-from preserve.storage.repository import profiles_in_use, verified_counts
+from preserve.storage.repository import profiles_in_use, proven_counts
 from preserve.storage.status import StorageStatus, storage_status
 
 storage_app = typer.Typer(help="Storage targets, profiles and replication.", no_args_is_help=True)
@@ -47,9 +48,10 @@ def storage_check(
         ref = profile or rt.settings.storage_profile
         loaded = rt.profile(ref)
         with rt.sessions.begin() as session:
-            held = verified_counts(session)
+            held = proven_counts(session)
         with err_console.status(f"checking {len(loaded.targets)} targets of {loaded.name}"):
             result = check_profile(loaded, lambda name: rt.store(ref, name), held)
+            record_vanished(rt, find_vanished(rt, [ref]))  # alert, fail its replicas, settle
     emit(_check_result(result), fmt, output)
     if not (result.ok and result.policy_met_by_healthy_targets):
         sys.exit(1)
@@ -61,11 +63,16 @@ def storage_status_command(
     output: Path | None = output_option(),
 ) -> None:
     """Replicas per target, the replication backlog, the oldest waiting copy, outages and
-    failures, from the catalogue (no store is contacted)."""
-    with open_runtime() as rt, rt.sessions.begin() as session:
-        known = _known_targets(rt, session)
-        status = storage_status(session, known, utcnow())
+    failures, from the catalogue; each target that held replicas is looked at (a directory
+    test or one listing) and one that has vanished is named. Exits 1 when one has."""
+    with open_runtime() as rt:
+        vanished = find_vanished(rt)
+        with rt.sessions.begin() as session:
+            known = _known_targets(rt, session)
+            status = storage_status(session, known, utcnow(), vanished)
     emit(_status_result(status), fmt, output)
+    if status.vanished:
+        sys.exit(1)
 
 
 @storage_app.command("reconcile")
@@ -231,6 +238,7 @@ def _status_result(status: StorageStatus) -> Result:
         for t in status.targets
         if t.down_since
     ]
+    lines += [f"VANISHED {name}: {problem}" for name, problem in sorted(status.vanished.items())]
     lines += [f"failure {f.aip_id} on {f.target}: {f.kind}; {f.detail}" for f in status.failures]
     summary = f"first copies waiting: {status.first_copies_waiting}"
     if status.oldest_first_copy:

@@ -28,6 +28,7 @@ def handler_for(kind: str) -> Handler:
 def load_tasks() -> None:
     """Import every package's tasks module so their handlers register."""
     import preserve.jobs.tasks.audit
+    import preserve.jobs.tasks.health
     import preserve.jobs.tasks.ingest
     import preserve.jobs.tasks.storage
     import preserve.jobs.tasks.trust  # noqa: F401

@@ -26,6 +26,7 @@ from preserve.storage.base import (
     proves_by_checksum,
     read_bytes,
 )
+from preserve.storage.health import holds_aips, vanished_problem
 from preserve.storage.profiles import FilesystemTarget, S3Target, StorageProfile
 
 PROBE_PREFIX = "preserve-probe/"
@@ -94,11 +95,8 @@ def check_target(
     check = TargetCheck(target.name, target.kind, target.site, target.media)
     try:
         store = open_store(target.name)
-        if held and not _holds_aips(target, store):
-            check.problems.append(
-                f"the catalogue counts {held} verified replicas on {target.name} but it holds "
-                "no AIP: its root, bucket or prefix has lost its objects"
-            )
+        if held and not holds_aips(target, store):
+            check.problems.append(vanished_problem(target.name, held))
         worm = _inspect(target, store, check)
         check.reachable = True
         check.probe = _read_probe(store) if worm else _write_probe(store)
@@ -106,12 +104,6 @@ def check_target(
         check.problems.append(str(exc))
         check.probe = "failed"
     return check
-
-
-def _holds_aips(target: FilesystemTarget | S3Target, store: Store) -> bool:
-    if isinstance(target, FilesystemTarget) and not Path(target.root).is_dir():
-        return False
-    return next(iter(store.list(f"{AIP_ROOT}/")), None) is not None
 
 
 def _inspect(target: FilesystemTarget | S3Target, store: Store, check: TargetCheck) -> bool:
