@@ -17,7 +17,7 @@ from preserve.cli.common import console, err_console, open_runtime
 from preserve.cli.names import check_targets
 from preserve.cli.output import Format, Result, emit, format_option, output_option
 from preserve.errors import ConfigurationError
-from preserve.jobs.tasks.health import find_vanished, record_vanished
+from preserve.jobs.tasks.health import find_vanished, free_space, record_vanished
 from preserve.runtime import Runtime
 from preserve.storage.check import ProfileCheck, check_profile
 from preserve.storage.placement import bind_agency, list_profiles
@@ -50,7 +50,13 @@ def storage_check(
         with rt.sessions.begin() as session:
             held = proven_counts(session)
         with err_console.status(f"checking {len(loaded.targets)} targets of {loaded.name}"):
-            result = check_profile(loaded, lambda name: rt.store(ref, name), held)
+            result = check_profile(
+                loaded,
+                lambda name: rt.store(ref, name),
+                held,
+                data_dir=rt.settings.resolved_data_dir,
+                warn_below=rt.settings.free_space_warn_bytes,
+            )
             record_vanished(rt, find_vanished(rt, [ref]))  # alert, fail its replicas, settle
     emit(_check_result(result), fmt, output)
     if not (result.ok and result.policy_met_by_healthy_targets):
@@ -70,6 +76,7 @@ def storage_status_command(
         with rt.sessions.begin() as session:
             known = _known_targets(rt, session)
             status = storage_status(session, known, utcnow(), vanished)
+            status.space = [s.to_dict() for s in free_space(rt, session)]
     emit(_status_result(status), fmt, output)
     if status.vanished:
         sys.exit(1)
@@ -210,9 +217,18 @@ def _check_result(result: ProfileCheck) -> Result:
     verdict = "can" if result.policy_met_by_healthy_targets else "CANNOT"
     lines = [f"problem {t.target}: {p}" for t in result.targets for p in t.problems]
     lines += [f"note {t.target}: {n}" for t in result.targets for n in t.notes]
+    lines += [f"WARNING low free space {w}" for t in result.targets for w in t.warnings]
+    if result.data_dir is not None:
+        lines.append(_space_line(result.data_dir))
     lines.append(f"policy {policy}: the healthy targets {verdict} meet it")
     title = f"storage check of profile {result.profile}"
     return _result(title, columns, rows, result.to_dict(), lines, narrow=10)
+
+
+def _space_line(space: dict) -> str:
+    if space.get("warning"):
+        return f"WARNING low free space {space['warning']}"
+    return f"free space {space['name']}: {space['free']} bytes of {space['total']}"
 
 
 def _status_result(status: StorageStatus) -> Result:
@@ -239,6 +255,7 @@ def _status_result(status: StorageStatus) -> Result:
         if t.down_since
     ]
     lines += [f"VANISHED {name}: {problem}" for name, problem in sorted(status.vanished.items())]
+    lines += [_space_line(space) for space in status.space]
     lines += [f"failure {f.aip_id} on {f.target}: {f.kind}; {f.detail}" for f in status.failures]
     summary = f"first copies waiting: {status.first_copies_waiting}"
     if status.oldest_first_copy:

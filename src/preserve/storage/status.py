@@ -55,6 +55,7 @@ class StorageStatus:
     targets: list[TargetStatus] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     vanished: dict[str, str] = field(default_factory=dict)  # target -> problem
+    space: list[dict] = field(default_factory=list)  # free space: data directory, fs targets
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,6 +1,8 @@
 """Store health the scheduler watches: vanished targets (issue 11, item 1).
 
-Every ``store_health_seconds`` the targets of every profile in use are looked at (one
+Every ``store_health_seconds`` the free space of the data directory and of every filesystem
+target is measured (a ``low-free-space`` warning alert below ``free_space_warn_bytes``, once a
+day per filesystem: issue 11, item 7), and the targets of every profile in use are looked at (one
 directory test or listing each, nothing read): a target that held proven replicas and now
 shows no AIP has its replicas failed, the states of the AIPs settled again (PRESERVED ->
 AT_RISK where the policy no longer holds) and a critical ``store-vanished`` alert raised, once.
@@ -11,18 +13,60 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from preserve.audit import alerts
+from preserve.audit.alerts import recently_alerted
 from preserve.errors import ConfigurationError
 from preserve.jobs.scheduler import periodic
 from preserve.jobs.tasks.audit import deliver_alert
 from preserve.runtime import Runtime
 from preserve.storage.health import VANISHED_ALERT, count_lost, vanished_targets
+from preserve.storage.profiles import StorageProfile
 from preserve.storage.repository import profiles_in_use, proven_counts
+from preserve.storage.space import Space, space_report
+
+LOW_SPACE_ALERT = "low-free-space"
 
 
 @periodic("storage.health", every=lambda settings: settings.store_health_seconds)
 def watch_stores(rt: Runtime, now: datetime) -> None:
     record_vanished(rt, find_vanished(rt))
+    warn_low_space(rt, now)
+
+
+def loaded_profiles(rt: Runtime, session: Session) -> list[StorageProfile]:
+    """The default profile and every profile an AIP or agency uses, as far as they load."""
+    found = []
+    for ref in sorted({rt.settings.storage_profile} | profiles_in_use(session)):
+        try:
+            found.append(rt.profile(ref))
+        except ConfigurationError:
+            continue
+    return found
+
+
+def free_space(rt: Runtime, session: Session) -> list[Space]:
+    """Free space of the data directory and of every filesystem target in use."""
+    profiles = loaded_profiles(rt, session)
+    return space_report(profiles, rt.settings.resolved_data_dir, rt.settings.free_space_warn_bytes)
+
+
+def warn_low_space(rt: Runtime, now: datetime) -> list[int]:
+    """A ``low-free-space`` warning alert per filesystem below the threshold, at most one per
+    name a day (the condition lasts; the alert says it once)."""
+    raised = []
+    with rt.sessions.begin() as session:
+        for space in free_space(rt, session):
+            if not space.low or recently_alerted(session, LOW_SPACE_ALERT, space.name, now):
+                continue
+            alert = alerts.raise_alert(
+                session, alerts.WARNING, LOW_SPACE_ALERT, space.warning, target=space.name
+            )
+            raised.append(alert.id)
+    for alert_id in raised:
+        deliver_alert(rt, alert_id)
+    return raised
 
 
 def find_vanished(rt: Runtime, refs: list[str] | None = None) -> dict[str, str]:
