@@ -17,7 +17,7 @@ from preserve.cli.common import console, err_console, open_runtime
 from preserve.cli.names import check_targets
 from preserve.cli.output import Format, Result, emit, format_option, output_option
 from preserve.errors import ConfigurationError
-from preserve.jobs.tasks.health import find_vanished, free_space, record_vanished
+from preserve.jobs.tasks.health import find_vanished, free_space, record_vanished, sweep_debris
 from preserve.runtime import Runtime
 from preserve.storage.check import ProfileCheck, check_profile
 from preserve.storage.placement import bind_agency, list_profiles
@@ -164,6 +164,10 @@ def reconcile(
     with rt.sessions.begin() as session:
         record_reconcile(session, rt.stores, report, listed)
     clear_stale_uploads(rt.stores, report, abort_uploads_older_than)
+    swept = sweep_debris(rt, [target], dry_run=dry_run)
+    report.temporary_objects = swept.temporary.get(target, [])
+    report.unacknowledged_staging = swept.staging
+    report.debris_bytes = swept.bytes
     return report
 
 
@@ -287,10 +291,17 @@ def _reconcile_result(report: ReconcileReport) -> Result:
         ]
         for u in report.stale_uploads
     ]
+    done = "found (dry run)" if report.dry_run else "removed"
+    rows += [["temporary object", p, f"left by a writer; {done}"] for p in report.temporary_objects]
+    rows += [
+        ["unacknowledged staging", s, f"no SIP row; {done}"] for s in report.unacknowledged_staging
+    ]
     summary = (
         f"{report.objects_listed} objects listed; {report.aips_complete} of "
         f"{report.aips_expected} expected AIPs complete; {len(report.unknown)} unknown "
-        f"objects; {len(report.missing)} missing copies" + (" (dry run)" if report.dry_run else "")
+        f"objects; {len(report.missing)} missing copies; "
+        f"{len(report.temporary_objects) + len(report.unacknowledged_staging)} debris "
+        f"({report.debris_bytes} bytes freed)" + (" (dry run)" if report.dry_run else "")
     )
     return _result(f"reconcile {report.target}", columns, rows, report.to_dict(), [summary])
 

@@ -184,6 +184,7 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
         if not allowed:
             return
         log.info("worker %s started", wid)
+        _safely(_sweep_at_start, rt)
         ticker = Ticker(rt)  # the scheduler tick (one process at a time)
         backoff = Backoff(rt.settings.worker_poll_seconds)
         next_reclaim = 0.0
@@ -237,6 +238,14 @@ class Backoff:
             log.info("worker works again after %d failed rounds", self.failures)
         self.delay = 0.0
         self.failures = 0
+
+
+def _sweep_at_start(rt: Runtime) -> None:
+    """What a killed predecessor left (temporary objects, unacknowledged staging), past the
+    debris age; the scheduler sweeps hourly after that."""
+    from preserve.jobs.tasks.health import sweep_debris
+
+    sweep_debris(rt)
 
 
 def _safely(step, rt: Runtime) -> None:

@@ -63,6 +63,9 @@ class ReconcileReport:
     missing: list[Missing] = field(default_factory=list)
     in_progress: list[str] = field(default_factory=list)
     stale_uploads: list[dict] = field(default_factory=list)
+    temporary_objects: list[str] = field(default_factory=list)  # a killed writer's, removed
+    unacknowledged_staging: list[str] = field(default_factory=list)  # no SIP row, removed
+    debris_bytes: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)

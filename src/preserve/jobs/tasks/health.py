@@ -11,22 +11,27 @@ AT_RISK where the policy no longer holds) and a critical ``store-vanished`` aler
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from preserve.audit import alerts
 from preserve.audit.alerts import recently_alerted
-from preserve.errors import ConfigurationError
+from preserve.errors import ConfigurationError, PreserveError
+from preserve.ingest import sweep as staging_sweep
 from preserve.jobs.scheduler import periodic
 from preserve.jobs.tasks.audit import deliver_alert
 from preserve.runtime import Runtime
+from preserve.storage import debris
 from preserve.storage.health import VANISHED_ALERT, count_lost, vanished_targets
 from preserve.storage.profiles import StorageProfile
 from preserve.storage.repository import profiles_in_use, proven_counts
 from preserve.storage.space import Space, space_report
 
 LOW_SPACE_ALERT = "low-free-space"
+log = logging.getLogger(__name__)
 
 
 @periodic("storage.health", every=lambda settings: settings.store_health_seconds)
@@ -104,3 +109,55 @@ def record_vanished(rt: Runtime, found: dict[str, str]) -> list[int]:
     for alert_id in raised:
         deliver_alert(rt, alert_id)
     return raised
+
+
+@dataclass
+class Swept:
+    temporary: dict[str, list[str]] = field(default_factory=dict)  # target -> paths
+    staging: list[str] = field(default_factory=list)  # SIP ids without a row
+    bytes: int = 0
+
+
+@periodic("storage.debris", every=3600)
+def sweep_periodically(rt: Runtime, now: datetime) -> None:
+    sweep_debris(rt)
+
+
+def sweep_debris(rt: Runtime, targets: list[str] | None = None, *, dry_run: bool = False) -> Swept:
+    """Remove what killed writers and receivers left, past ``debris_max_age_hours``: the
+    temporary objects of the filesystem targets (``targets``, default every one in use) and
+    the staging of requests that were never acknowledged. At start-up, hourly, and by
+    ``preserve storage reconcile``."""
+    age = timedelta(hours=rt.settings.debris_max_age_hours)
+    swept = Swept()
+    with rt.sessions.begin() as session:
+        profiles = loaded_profiles(rt, session)
+        left = staging_sweep.unacknowledged(session, rt.settings.staging_dir, age)
+    seen: set[str] = set()
+    for profile in profiles:
+        for target in profile.targets:
+            if target.name in seen or (targets is not None and target.name not in targets):
+                continue
+            seen.add(target.name)
+            try:
+                store = rt.store(profile.name, target.name)
+                found = debris.temporary_objects(store, age)
+                if found and not dry_run:
+                    swept.bytes += debris.remove(store, found)
+            except (OSError, PreserveError) as exc:
+                log.warning("debris on %s not swept: %s", target.name, exc)
+                continue
+            if found:
+                swept.temporary[target.name] = [d.path for d in found]
+    swept.staging = [d.sip_id for d in left]
+    if left and not dry_run:
+        swept.bytes += staging_sweep.remove(rt.settings.staging_dir, left)
+    if swept.staging or swept.temporary:
+        log.info(
+            "debris %s: %d temporary objects, %d unacknowledged staging directories (%d bytes)",
+            "found" if dry_run else "removed",
+            sum(len(v) for v in swept.temporary.values()),
+            len(swept.staging),
+            swept.bytes,
+        )
+    return swept
