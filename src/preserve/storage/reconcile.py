@@ -5,7 +5,7 @@ a payload file that is not part of its AIP), and replicas the catalogue expects 
 missing: an AIP whose profile includes the target but whose payload, tag manifest or signature
 is not all there, whether or not the catalogue believed it verified. Those copies are queued
 again (with their replica back to pending, and a SIP that no longer meets its policy back to
-STORED); copies already queued or running are left to their job. On S3, multipart uploads
+AT_RISK); copies already queued or running are left to their job. On S3, multipart uploads
 that a killed writer left unfinished are listed, and aborted when older than a given age.
 
 One listing of the target, one pass over the catalogue (the style of Warehouse's
