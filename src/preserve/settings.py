@@ -97,6 +97,10 @@ class Settings(BaseSettings):
         default=24, ge=0, description="A replica is overdue this long after its due time."
     )
     audit_workers: int = Field(default=1, ge=1, description="Threads hashing one replica.")
+    audit_every_payload_digest: bool = Field(
+        default=False,
+        description="Re-hash the payload with sha512 too (it is proven via the tag manifests).",
+    )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="JSON lines, text, or auto (text on a terminal)."
     )

@@ -120,7 +120,8 @@ def check_replica(
 ) -> ReplicaAudit:
     """Re-hash every file of the plan's AIP in ``store`` (the planned target's, or a repair
     candidate's) and check its signature; no session."""
-    audit = audit_replica(store, plan.aip, trusted, progress, workers=workers)
+    every = plan.settings.audit_every_payload_digest
+    audit = audit_replica(store, plan.aip, trusted, progress, workers=workers, every_digest=every)
     audit.checked_at = utcnow()
     return audit
 
