@@ -119,3 +119,26 @@ def test_a_full_staging_disk_is_507_and_the_same_push_works_once_space_is_freed(
     subprocess.run(["umount", "-l", tiny_staging], check=True)
     again = client.post("/v1/sips", **form(files, metadata(), headers=auth(token)))
     assert again.status_code == 202, again.text
+
+
+def test_a_job_that_meets_a_full_disk_waits_without_spending_an_attempt(rt):
+    from preserve.catalog.models import Job, JobState
+    from preserve.catalog.queue import enqueue
+    from preserve.jobs.registry import _HANDLERS, task
+    from preserve.jobs.worker import run_one
+
+    @task("test.disk-full")
+    def full(_rt, _payload) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    try:
+        with rt.sessions.begin() as session:
+            job_id = enqueue(session, "test.disk-full", {}).id
+        assert run_one(rt, "w1", ["test.disk-full"])
+        with rt.sessions() as session:
+            job = session.get(Job, job_id)
+            assert job.state == JobState.QUEUED, job.last_error
+            assert job.attempts == 0 and job.waits == 1
+            assert "disk full" in job.last_error
+    finally:
+        _HANDLERS.pop("test.disk-full", None)
