@@ -117,9 +117,10 @@ class Settings(BaseSettings):
         description="Warn when a filesystem target or the data directory has less free space.",
     )
     debris_max_age_hours: float = Field(
-        default=24,
-        gt=0,
-        description="Temporary objects and unacknowledged staging older than this are removed.",
+        default=1,
+        ge=0,
+        description="Temporary objects and unacknowledged staging untouched this long are "
+        "removed (a live writer touches its files every few seconds).",
     )
 
     @cached_property

@@ -83,3 +83,25 @@ def test_young_debris_is_left_to_its_writer_and_the_scheduler_sweeps_old(
     tick(rt, force=True)
     assert not any(p.exists() for p in young[:3])
     assert not young[-1].exists()
+
+
+def test_after_a_crash_the_operator_reclaims_fresh_debris_at_once(rt, settings, client, make_token):
+    """``storage reconcile --debris-after-minutes 0``: right after a kill, no waiting."""
+    from support.cli import preserve
+
+    sip_id = push(client, make_token(), {"a.txt": b"kept\n"})
+    drain(rt)
+    aip_id = sip_state(rt, sip_id)[1]
+    root = Path(rt.profile().target("site-a-disk").root)
+    aips_before = files_under(root)
+    fresh = leave_debris(rt, settings, aip_id, old=False)
+
+    kept = preserve(settings, "storage", "reconcile", "site-a-disk")
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert all(p.exists() for p in fresh)  # younger than the setting's hour: a live writer's?
+
+    done = preserve(settings, "storage", "reconcile", "site-a-disk", "--debris-after-minutes", "0")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 debris" in done.stdout, done.stdout
+    assert files_under(root) == aips_before
+    assert not fresh[-1].exists()

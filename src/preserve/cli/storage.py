@@ -90,6 +90,12 @@ def storage_reconcile(
     abort_uploads_after_hours: float | None = typer.Option(
         None, help="Abort unfinished multipart uploads older than this many hours."
     ),
+    debris_after_minutes: float | None = typer.Option(
+        None,
+        min=0,
+        help="Remove temporary objects and unacknowledged staging untouched this long "
+        "(default: the debris_max_age_hours setting).",
+    ),
     fmt: Format = format_option(),
     output: Path | None = output_option(),
 ) -> None:
@@ -100,8 +106,16 @@ def storage_reconcile(
     with open_runtime() as rt, err_console.status(f"listing {target} against the catalogue"):
         with rt.sessions.begin() as session:
             check_targets(rt, session, [target])
+        debris_age = (
+            None if debris_after_minutes is None else timedelta(minutes=debris_after_minutes)
+        )
         report = reconcile(
-            rt, target, profile_ref=profile, dry_run=dry_run, abort_uploads_older_than=older
+            rt,
+            target,
+            profile_ref=profile,
+            dry_run=dry_run,
+            abort_uploads_older_than=older,
+            debris_older_than=debris_age,
         )
     emit(_reconcile_result(report), fmt, output)
     if report.unknown or report.missing:
@@ -154,6 +168,7 @@ def reconcile(
     profile_ref: str | None = None,
     dry_run: bool = False,
     abort_uploads_older_than: timedelta | None = None,
+    debris_older_than: timedelta | None = None,
 ) -> ReconcileReport:
     """Reconcile ``target`` with the catalogue: the listing holds no transaction."""
     with rt.sessions.begin() as session:
@@ -164,7 +179,7 @@ def reconcile(
     with rt.sessions.begin() as session:
         record_reconcile(session, rt.stores, report, listed)
     clear_stale_uploads(rt.stores, report, abort_uploads_older_than)
-    swept = sweep_debris(rt, [target], dry_run=dry_run)
+    swept = sweep_debris(rt, [target], dry_run=dry_run, older_than=debris_older_than)
     report.temporary_objects = swept.temporary.get(target, [])
     report.unacknowledged_staging = swept.staging
     report.debris_bytes = swept.bytes

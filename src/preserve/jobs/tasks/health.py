@@ -123,12 +123,20 @@ def sweep_periodically(rt: Runtime, now: datetime) -> None:
     sweep_debris(rt)
 
 
-def sweep_debris(rt: Runtime, targets: list[str] | None = None, *, dry_run: bool = False) -> Swept:
+def sweep_debris(
+    rt: Runtime,
+    targets: list[str] | None = None,
+    *,
+    dry_run: bool = False,
+    older_than: timedelta | None = None,
+) -> Swept:
     """Remove what killed writers and receivers left, past ``debris_max_age_hours``: the
     temporary objects of the filesystem targets (``targets``, default every one in use) and
     the staging of requests that were never acknowledged. At start-up, hourly, and by
     ``preserve storage reconcile``."""
-    age = timedelta(hours=rt.settings.debris_max_age_hours)
+    age = (
+        older_than if older_than is not None else timedelta(hours=rt.settings.debris_max_age_hours)
+    )
     swept = Swept()
     with rt.sessions.begin() as session:
         profiles = loaded_profiles(rt, session)
