@@ -38,6 +38,7 @@ boundary where they are met, with ``raise ... from exc``.
     ├── IntegrityError                         500  (a digest or signature that does not verify)
     ├── ScannerUnavailable                     503
     └── Retryable                              503  (the same work may succeed later, unchanged)
+        ├── InsufficientStorage                507  the archive's own disk is full (not the client)
         └── StorageError                       503  a storage target failed or is unreachable
             ├── ObjectNotFound                 404  no object under that key
             ├── ObjectExists                   409  put() without overwrite on an existing key
@@ -281,6 +282,16 @@ class Retryable(PreserveError):
     retryable: ClassVar[bool] = True
     resource_down: ClassVar[bool] = True
     """The resource the job names (its target) is down: hold its other jobs too."""
+
+
+class InsufficientStorage(Retryable):
+    """The archive's own disk (staging, the catalogue) is full: a server fault, never the
+    client's; the same request succeeds once space is freed (RFC 4918 §11.5)."""
+
+    slug = "insufficient-storage"
+    title = "The archive has no space to take this now"
+    status = 507
+    resource_down = False
 
 
 class StorageError(Retryable):

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
         default=24, ge=0, description="A replica is overdue this long after its due time."
     )
     audit_workers: int = Field(default=1, ge=1, description="Threads hashing one replica.")
+    audit_every_payload_digest: bool = Field(
+        default=False,
+        description="Re-hash the payload with sha512 too (it is proven via the tag manifests).",
+    )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="JSON lines, text, or auto (text on a terminal)."
     )
@@ -155,6 +159,20 @@ class Settings(BaseSettings):
     public_database_url: str | None = Field(
         default=None,
         description="preserve serve-public: a read-only role's URL (default: database_url).",
+    )
+    store_health_seconds: float = Field(
+        default=300, gt=0, description="How often the scheduler looks for vanished targets."
+    )
+    free_space_warn_bytes: int = Field(
+        default=10 * 1024**3,
+        ge=0,
+        description="Warn when a filesystem target or the data directory has less free space.",
+    )
+    debris_max_age_hours: float = Field(
+        default=1,
+        ge=0,
+        description="Temporary objects and unacknowledged staging untouched this long are "
+        "removed (a live writer touches its files every few seconds).",
     )
 
     @cached_property

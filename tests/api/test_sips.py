@@ -145,7 +145,7 @@ def test_roles_are_enforced(client, make_token):
 
 
 def test_health_and_openapi_need_no_token(client):
-    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/health").json()["status"] in ("ok", "degraded")
     spec = client.get("/openapi.json").json()
     assert {
         "/v1/sips",

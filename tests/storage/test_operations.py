@@ -78,7 +78,7 @@ def test_reconcile_finds_strays_and_requeues_missing_copies(rt, client, make_tok
     assert [m.requeued for m in report.missing] == [True]
     assert report.stale_uploads[0]["aborted"] is True
     assert c.list_multipart_uploads(Bucket=s3.bucket).get("Uploads", []) == []
-    assert sip_state(rt, first)[0] == "STORED", "one verified copy of two: no longer preserved"
+    assert sip_state(rt, first)[0] == "AT_RISK", "one verified copy of two: no longer preserved"
     with rt.sessions() as session:
         replica = session.scalar(
             select(Replica).where(Replica.aip_id == first_aip, Replica.target == "s3")

@@ -27,7 +27,7 @@ from preserve.aip.metadata import (
 )
 from preserve.digests import hash_stream
 from preserve.errors import IntegrityError
-from preserve.storage.base import Store, read_bytes
+from preserve.storage.base import Store
 
 __all__ = ["CREATED_KEY", "BagFacts", "event_time", "read_bag"]
 
@@ -58,7 +58,7 @@ class BagFacts:
 def read_bag(store: Store, aip_id: str, trusted: dict | None, *, deep: bool = False) -> BagFacts:
     """Verify and read one bag. ``deep`` re-hashes the payload; otherwise sizes come from stat."""
     head = read_bag_head(store, aip_id, trusted)
-    tags = {name: read_bytes(store, aip_key(aip_id, name)) for name in head.tag_sha256}
+    tags = {name: head.tag_files[name] for name in head.tag_sha256}
     for name, want in head.tag_sha256.items():
         if hashlib.sha256(tags[name]).hexdigest() != want:
             raise IntegrityError(f"{name} does not match the signed tag manifest")

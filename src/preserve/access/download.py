@@ -110,14 +110,14 @@ class ArchivePlan:
 def plan_archive(source: Source, record: AipRecord) -> ArchivePlan:
     """Read and check every tag file now, so a bad copy fails before the response starts."""
     names = [*sorted(source.tag_sha256), bagit.TAGMANIFEST, *bagit.UNRECORDED]
-    files = {bagit.TAGMANIFEST: source.tagmanifest}
+    files = {**source.tag_files, bagit.TAGMANIFEST: source.tagmanifest}
     for name in names:
         if name not in files:
             files[name] = read_bytes(source.store, aip_key(record.aip_id, name))
     for name, want in source.tag_sha256.items():
         if hashlib.sha256(files[name]).hexdigest() != want:
             raise IntegrityError(f"{source.target}: {name} does not match the signed tag manifest")
-    _check_sha512_tagmanifest(source.target, files)
+    _check_sha512_tagmanifest(source.target, files)  # again, on the bytes that will be sent
     payload = [
         Member(f"data/{path}", record.files[path].size, digest)
         for path, digest in sorted(source.payload_sha256.items())

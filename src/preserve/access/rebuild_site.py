@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy.orm import Session
 
 from preserve.access.repository import aip_profiles, aips_oldest_first
-from preserve.access.restore import read_bag_head
 from preserve.access.sources import (
     AipRecord,
     Attempts,
@@ -42,6 +41,7 @@ from preserve.storage.copy import StoreSource, copy_bag, expected_digests
 from preserve.storage.service import load_plan, mark_verified, update_preservation_state
 from preserve.storage.stores import Stores
 from preserve.storage.throttle import pacer_for
+from preserve.trust.bag_check import check_tags
 from preserve.trust.keyring import TrustedKeys
 
 MAX_CONSECUTIVE_FAILURES = 10
@@ -136,12 +136,12 @@ def _inspect(
     stores: Stores, trusted: TrustedKeys, record: AipRecord, target: str
 ) -> tuple[Need, str]:
     store = stores.store(record.profile, target)
-    try:
-        head = read_bag_head(store, record.aip_id, trusted, record.tagmanifest_sha256)
-    except PreserveError as exc:
-        return Need.MISSING, str(exc)
-    sizes = bag_objects(head.tag_sha256, {p: f.size for p, f in record.files.items()})
+    check = check_tags(store, record.aip_id, trusted, record.tagmanifest_sha256)
+    if check.signature is None or not check.tag_sha256:  # no signed bag head at all
+        return Need.MISSING, "; ".join(str(p) for p in check.problems[:3])
+    sizes = bag_objects(check.tag_sha256, {p: f.size for p, f in record.files.items()})
     problems = object_problems(store, record.aip_id, sizes)
+    problems.update({p.path: p.detail for p in check.problems if p.path not in problems})
     if problems:
         first = next(iter(problems.items()))
         return Need.INCOMPLETE, f"{len(problems)} object(s) not usable, e.g. {first[0]} {first[1]}"

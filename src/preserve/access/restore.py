@@ -9,7 +9,6 @@ works without the catalogue); when the catalogue's digests are given they must a
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import os
 import shutil
 import uuid
@@ -18,14 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from preserve.aip import bag as bagit
 from preserve.aip.layout import aip_key
-from preserve.aip.paths import safe_relative_path
 from preserve.digests import CHUNK, MultiHasher
-from preserve.errors import Conflict, IntegrityError, InvalidInput
-from preserve.storage.base import Store, read_bytes
-from preserve.trust.guomi import check_restored, read_sm3_manifest
-from preserve.trust.signing import Signature, verify
+from preserve.errors import Conflict, IntegrityError
+from preserve.storage.base import Store
+from preserve.trust.bag_check import check_tags
+from preserve.trust.signing import Signature
 
 
 @dataclass(frozen=True)
@@ -45,47 +42,37 @@ class VerifiedManifest:
 
 @dataclass(frozen=True)
 class BagHead:
-    """The signed part of a bag: tag manifest, signature, tag digests and payload digests."""
+    """The checked tag side of a bag: tag manifest, signature, every tag file, payload digests."""
 
     tagmanifest: bytes
     signature: Signature
     tag_sha256: dict[str, str]
     payload: dict[str, str]
+    tag_files: dict[str, bytes]
+    payload_digests: dict[str, dict[str, str]]  # algorithm -> path -> digest (sha512, sm3 too)
 
 
 def read_bag_head(
     store: Store, aip_id: str, trusted: dict | None, tagmanifest_sha256: str | None = None
 ) -> BagHead:
-    """Read and prove the tag manifest, signature and payload manifest of a stored bag.
+    """Read and prove the tag side of a stored bag with the check the audit makes
+    (:func:`preserve.trust.bag_check.check_tags`): a copy the audit would fail for a tag file
+    is never read from here either.
 
     ``trusted=None`` verifies against the public key embedded in the signature document (only
     for rebuilding a catalogue when the archive's key directory was lost too).
     """
-    tagmanifest = read_bytes(store, aip_key(aip_id, bagit.TAGMANIFEST))
-    signature = Signature.from_json(read_bytes(store, aip_key(aip_id, bagit.SIGNATURE)))
-    verify(signature, tagmanifest, trusted)
-    if tagmanifest_sha256 and hashlib.sha256(tagmanifest).hexdigest() != tagmanifest_sha256:
-        raise IntegrityError("the tag manifest is not the one recorded at ingest")
-    tag_sha256 = _parse(tagmanifest, bagit.TAGMANIFEST)
-    manifest_bytes = read_bytes(store, aip_key(aip_id, "manifest-sha256.txt"))
-    if tag_sha256.get("manifest-sha256.txt") != hashlib.sha256(manifest_bytes).hexdigest():
-        raise IntegrityError("manifest-sha256.txt does not match the signed tag manifest")
-    payload = {}
-    for path, digest in _parse(manifest_bytes, "manifest-sha256.txt").items():
-        if not path.startswith("data/"):
-            raise IntegrityError(f"manifest entry {path!r} is outside data/")
-        try:
-            payload[safe_relative_path(path.removeprefix("data/"))] = digest
-        except InvalidInput as exc:
-            raise IntegrityError(f"manifest-sha256.txt: {exc}") from None
-    return BagHead(tagmanifest, signature, tag_sha256, payload)
-
-
-def _parse(data: bytes, name: str) -> dict[str, str]:
-    try:
-        return bagit.parse_manifest(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise IntegrityError(f"{name} is malformed: {exc}") from None
+    check = check_tags(store, aip_id, trusted, tagmanifest_sha256)
+    check.raise_first()
+    assert check.signature is not None
+    return BagHead(
+        check.tagmanifest,
+        check.signature,
+        check.tag_sha256,
+        check.payload["sha256"],
+        check.tag_files,
+        check.payload,
+    )
 
 
 def read_verified_manifest(
@@ -112,12 +99,13 @@ def restore_aip(
     request latency, not on bandwidth (``progress`` is then called from several threads)."""
     destination = destination.absolute()
     _check_destination(destination)
-    manifest = read_verified_manifest(store, aip_id, trusted, tagmanifest_sha256)
-    sm3 = read_sm3_manifest(store, aip_id, trusted)  # 国密 bags only
-    if catalogue is not None and catalogue != manifest.payload:
+    head = read_bag_head(store, aip_id, trusted, tagmanifest_sha256)
+    if catalogue is not None and catalogue != head.payload:
         raise IntegrityError("the bag's manifest and the catalogue disagree on the payload")
     chosen = {
-        p: d for p, d in manifest.payload.items() if pattern is None or fnmatch.fnmatch(p, pattern)
+        p: {alg: digests.get(p, "") for alg, digests in head.payload_digests.items()}
+        for p in head.payload
+        if pattern is None or fnmatch.fnmatch(p, pattern)
     }
     if not chosen:
         raise Conflict(f"no file of AIP {aip_id} matches {pattern!r}")
@@ -126,8 +114,6 @@ def restore_aip(
     total = 0
     try:
         total = _restore_files(store, aip_id, chosen, partial, progress, workers)
-        if sm3 is not None:
-            check_restored(partial, chosen, sm3)
         if destination.exists():
             destination.rmdir()
         os.rename(partial, destination)
@@ -140,7 +126,7 @@ def restore_aip(
 def _restore_files(
     store: Store,
     aip_id: str,
-    chosen: dict[str, str],
+    chosen: dict[str, dict[str, str]],
     root: Path,
     progress: Callable[[int], None] | None,
     workers: int,
@@ -167,13 +153,13 @@ def _restore_file(
     store: Store,
     aip_id: str,
     path: str,
-    digest: str,
+    digests: dict[str, str],
     root: Path,
     progress: Callable[[int], None] | None,
 ) -> int:
     out_path = root.joinpath(*path.split("/"))
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    hasher = MultiHasher(("sha256",))
+    hasher = MultiHasher(digests)  # every payload manifest of the bag, in one pass
     with store.open(aip_key(aip_id, f"data/{path}")) as src, open(out_path, "xb") as out:
         while chunk := src.read(CHUNK):
             hasher.update(chunk)
@@ -182,7 +168,9 @@ def _restore_file(
                 progress(len(chunk))
         out.flush()
         os.fsync(out.fileno())
-    got = hasher.hexdigests()["sha256"]
-    if got != digest:
-        raise IntegrityError(f"{store.name}: data/{path} has sha256 {got}, expected {digest}")
+    for algorithm, got in hasher.hexdigests().items():
+        if got != digests[algorithm]:
+            raise IntegrityError(
+                f"{store.name}: data/{path} has {algorithm} {got}, expected {digests[algorithm]}"
+            )
     return hasher.size

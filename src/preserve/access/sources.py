@@ -4,9 +4,10 @@
 cheapest target first and off-site and cold ones after, and placement already writes to the
 first target that takes the AIP. Only targets whose replica the catalogue holds as verified are
 candidates; those whose last audit failed go after the rest. A candidate is *healthy* when its
-signature verifies over its tag manifest, that tag manifest is the one recorded at ingest, its
-payload manifest agrees with the catalogue, and every object of the bag is present with the size
-on record. Unhealthy candidates are skipped (with their reasons kept) before a byte is sent, so
+tag side passes the audit's own check (:func:`preserve.trust.bag_check.check_tags`: signature,
+the tag manifest recorded at ingest, every tag manifest against every tag file), its payload
+manifest agrees with the catalogue, and every object of the bag is present with the size on
+record. Unhealthy candidates are skipped (with their reasons kept) before a byte is sent, so
 a deleted or half-lost site never answers a download.
 """
 
@@ -78,6 +79,7 @@ class Source:
     signature: Signature
     tag_sha256: dict[str, str]
     payload_sha256: dict[str, str]
+    tag_files: dict[str, bytes] = field(default_factory=dict)  # every tag file, checked
 
 
 @dataclass
@@ -125,7 +127,15 @@ def open_source(
     head = read_bag_head(store, record.aip_id, trusted, record.tagmanifest_sha256)
     if head.payload != {p: f.sha256 for p, f in record.files.items()}:
         raise IntegrityError(f"{target}: the bag's payload manifest disagrees with the catalogue")
-    source = Source(target, store, head.tagmanifest, head.signature, head.tag_sha256, head.payload)
+    source = Source(
+        target,
+        store,
+        head.tagmanifest,
+        head.signature,
+        head.tag_sha256,
+        head.payload,
+        head.tag_files,
+    )
     if check_objects:
         sizes = bag_objects(head.tag_sha256, {p: f.size for p, f in record.files.items()})
         problems = object_problems(store, record.aip_id, sizes)

@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from preserve.errors import PreserveError
+from preserve.errors import InsufficientStorage, PreserveError
+from preserve.storage.space import disk_full
 
 PROBLEM_BASE = "https://preserve.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -35,9 +36,14 @@ def problem(
 def install(app: FastAPI) -> None:
     @app.exception_handler(PreserveError)
     async def _domain(request: Request, exc: PreserveError) -> JSONResponse:
+        if not isinstance(exc, InsufficientStorage) and disk_full(exc):
+            return _disk_full(request, exc)
         if exc.status >= 500:
             log.error("%s on %s: %s", exc.slug, request.url.path, exc.detail)
-        return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, **exc.extra)
+        answer = problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, **exc.extra)
+        if isinstance(exc, InsufficientStorage):
+            answer.headers["Retry-After"] = "60"
+        return answer
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -59,6 +65,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if disk_full(exc):
+            return _disk_full(request, exc)
         log.exception("unexpected error on %s", request.url.path)
         return problem(
             500,
@@ -67,6 +75,15 @@ def install(app: FastAPI) -> None:
             "an unexpected error occurred; see the server log",
             request.url.path,
         )
+
+
+def _disk_full(request: Request, exc: BaseException) -> JSONResponse:
+    """A full disk under any error is the server's fault: 507, never a 4xx or a bare 500."""
+    log.error("disk full on %s: %s", request.url.path, exc)
+    error = InsufficientStorage("the archive's disk is full; try again once space is freed")
+    response = problem(error.status, error.slug, error.title, error.detail, request.url.path)
+    response.headers["Retry-After"] = "60"
+    return response
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

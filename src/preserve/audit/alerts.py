@@ -46,6 +46,13 @@ def raise_alert(
     return alert
 
 
+def recently_alerted(
+    session: Session, kind: str, target: str, now: datetime, within: timedelta = REDELIVER_FOR
+) -> bool:
+    """Whether an alert of ``kind`` about ``target`` was raised in the last ``within``."""
+    return repository.alert_since(session, kind, target, now - within)
+
+
 def payload(alert: Alert) -> dict[str, Any]:
     return {
         "source": "preserve",

@@ -1,12 +1,14 @@
 """Auditing replicas: read every byte back from the store, hash it here, compare.
 
-Per replica: the signature over the tag manifest must verify with one of the archive's keys;
-the tag manifest must be the one that was signed (its sha256 is in the catalogue); every tag
-file must match the tag manifest; every payload file must match both the digest recorded at
-ingest and the bag's own manifest. Recording an outcome is :mod:`preserve.audit.record`'s job.
+Per replica, the whole bag (issue 11, item 5): the tag side as
+:func:`preserve.trust.bag_check.check_tags` checks it for every reader of a copy (signature, the
+recorded tag manifest, every tag manifest against every tag file, every payload manifest
+well-formed and naming the same files); then every payload file, hashed once with every
+algorithm the bag has a manifest for, must match the digest recorded at ingest and every one of
+the bag's manifests. Recording an outcome is :mod:`preserve.audit.record`'s job.
 
-The hot path hashes sha256 only, with 1 MiB reads into a buffer reused per thread: hashlib
-releases the GIL on large buffers, so ``workers`` threads hash that many files at once.
+The hot path reads 1 MiB at a time into a buffer reused per thread: hashlib releases the GIL on
+large buffers, so ``workers`` threads hash that many files at once.
 """
 
 from __future__ import annotations
@@ -21,16 +23,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from preserve.aip import bag as bagit
-from preserve.aip.layout import aip_key, aip_prefix
+from preserve.aip.layout import aip_prefix
 from preserve.catalog.models import Aip, File
-from preserve.errors import IntegrityError
-from preserve.storage.base import LocalDirectory, ObjectNotFound, StorageError, Store, read_bytes
-from preserve.trust.guomi import guomi_problems
-from preserve.trust.signing import Signature, verify
+from preserve.digests import MultiHasher
+from preserve.storage.base import LocalDirectory, ObjectNotFound, StorageError, Store
+from preserve.trust.bag_check import PAYLOAD_MANIFESTS, check_tags
 
+_PROVEN_BY_TAGS = ("sha512",)
+"""Payload digests not re-hashed unless ``every_digest``: ``manifest-sha512.txt`` is checked
+byte for byte against the signed sha256 tag manifest and the sha512 one, names the same files
+as the sha256 manifest, and was written from the same pass over the bytes at ingest; so a
+payload that matches sha256 matches it too, and hashing sha512 as well would cost 2-4× the
+audit's time for nothing new. SM3 (国密 bags) is always hashed: its side must stand alone.
+``audit_every_payload_digest`` turns the full hashing on."""
 READ_SIZE = 1024 * 1024
 PARALLEL_MIN_SIZE = 1024 * 1024
+PARALLEL_CHUNK = 256 * 1024
 
 
 class AuditOutcome(enum.StrEnum):
@@ -76,7 +84,7 @@ class ReplicaAudit:
 
 @dataclass(frozen=True)
 class _Hashed:
-    digest: str | None
+    digests: dict[str, str]
     size: int = 0
     problem: FileProblem | None = None
 
@@ -88,11 +96,24 @@ def audit_replica(
     progress: Callable[[int], None] | None = None,
     *,
     workers: int = 1,
+    every_digest: bool = False,
 ) -> ReplicaAudit:
+    """The whole bag: :func:`preserve.trust.bag_check.check_tags` for every tag file, tag
+    manifest and signature, then every payload file hashed once with every algorithm the bag
+    has a manifest for (sha256, sha512, sm3), against each manifest and the catalogue."""
     result = ReplicaAudit(aip.id, store.name)
-    manifest = _check_tags(store, aip, trusted, result)
+    tags = check_tags(store, aip.id, trusted, aip.tagmanifest_sha256)
+    result.bytes_read += tags.bytes_read
+    result.problems.extend(
+        FileProblem(p.path, AuditOutcome(p.outcome), p.detail) for p in tags.problems
+    )
+    manifests = tags.payload if tags.signature is not None and tags.tag_sha256 else {}
+    if not every_digest:  # sha512 is proven through the tag manifests (see _PROVEN_BY_TAGS)
+        manifests = {a: m for a, m in manifests.items() if a not in _PROVEN_BY_TAGS}
+    algorithms = ("sha256", *sorted(a for a in manifests if a != "sha256"))
     files = list(aip.files)
-    for f, hashed in zip(files, _hash_files(store, aip.id, files, workers), strict=True):
+    hashed_files = _hash_files(store, aip.id, files, workers, algorithms)
+    for f, hashed in zip(files, hashed_files, strict=True):
         if progress is not None:
             progress(f.size)
         if hashed.problem is not None:
@@ -100,34 +121,48 @@ def audit_replica(
             continue
         result.bytes_read += hashed.size
         result.files_checked += 1
-        if hashed.digest != f.sha256:
+        got = hashed.digests
+        if got["sha256"] != f.sha256:
             result.problems.append(
                 FileProblem(
                     f"data/{f.path}",
                     AuditOutcome.MISMATCH,
-                    f"sha256 {hashed.digest}, expected {f.sha256}",
+                    f"sha256 {got['sha256']}, expected {f.sha256}",
                 )
             )
-        elif manifest is not None and manifest.get(f"data/{f.path}") != f.sha256:
+            continue
+        for algorithm, manifest in manifests.items():
+            if manifest.get(f.path) != got[algorithm]:
+                result.problems.append(
+                    FileProblem(
+                        f"data/{f.path}",
+                        AuditOutcome.MISMATCH,
+                        f"{algorithm} {got[algorithm]}, {PAYLOAD_MANIFESTS[algorithm]} says "
+                        f"{manifest.get(f.path)}",
+                    )
+                )
+    known = {f.path for f in files}
+    for algorithm, manifest in manifests.items():
+        for path in sorted(set(manifest) - known)[:10]:
             result.problems.append(
                 FileProblem(
-                    f"data/{f.path}", AuditOutcome.MISMATCH, "bag manifest disagrees with catalogue"
+                    f"data/{path}",
+                    AuditOutcome.MISMATCH,
+                    f"{PAYLOAD_MANIFESTS[algorithm]} lists a file the catalogue does not know",
                 )
             )
-    result.problems.extend(  # 国密 bags: the SM2 signature and every file again by SM3
-        FileProblem(p.path, AuditOutcome(p.outcome), p.detail)
-        for p in guomi_problems(store, aip.id, trusted)
-    )
     return result
 
 
-def _hash_files(store: Store, aip_id: str, files: list[File], workers: int) -> Iterator[_Hashed]:
+def _hash_files(
+    store: Store, aip_id: str, files: list[File], workers: int, algorithms: tuple[str, ...]
+) -> Iterator[_Hashed]:
     """Digests in file order. With several workers, files of 1 MiB or more are hashed in a
     thread pool while the calling thread hashes the small ones (threads only pay off where
     hashlib runs long without the GIL)."""
     prefix = aip_prefix(aip_id) + "data/"
     keys = [prefix + f.path for f in files]
-    hash_one = _hasher_for(store)
+    hash_one = _hasher_for(store, algorithms)
     large = [i for i, f in enumerate(files) if f.size >= PARALLEL_MIN_SIZE]
     if workers <= 1 or len(large) < 2:
         yield from (hash_one(key) for key in keys)
@@ -138,40 +173,55 @@ def _hash_files(store: Store, aip_id: str, files: list[File], workers: int) -> I
             yield futures[i].result() if i in futures else hash_one(key)
 
 
-def _hasher_for(store: Store) -> Callable[[str], _Hashed]:
+def _hasher_for(store: Store, algorithms: tuple[str, ...]) -> Callable[[str], _Hashed]:
     """A local directory is read with plain file descriptors: for a bag of small files the
     per-file cost of building paths and buffered file objects is most of the work."""
     if isinstance(store, LocalDirectory):
         root = str(store.root)
-        return lambda key: _hash_local(root, key)
-    return lambda key: _hash_key(store, key)
+        return lambda key: _hash_local(root, key, algorithms)
+    return lambda key: _hash_key(store, key, algorithms)
 
 
-def _hash_local(root: str, key: str) -> _Hashed:
+def _hash_local(root: str, key: str, algorithms: tuple[str, ...]) -> _Hashed:
     relpath = key.split("/", 4)[4]
     probe = f"/{key}/"
     if "//" in probe or "/./" in probe or "/../" in probe:
-        return _Hashed(None, 0, FileProblem(relpath, AuditOutcome.UNREADABLE, "unsafe key"))
+        return _Hashed({}, 0, FileProblem(relpath, AuditOutcome.UNREADABLE, "unsafe key"))
     buf, view = _buffer()
-    h = hashlib.sha256()
+    hashers = [hashlib.new(a) for a in algorithms]
     size = 0
     try:
         fd = os.open(f"{root}/{key}", os.O_RDONLY)
     except FileNotFoundError:
-        return _Hashed(None, 0, FileProblem(relpath, AuditOutcome.MISSING, "object is missing"))
+        return _Hashed({}, 0, FileProblem(relpath, AuditOutcome.MISSING, "object is missing"))
     except OSError as exc:
-        return _Hashed(None, 0, FileProblem(relpath, AuditOutcome.UNREADABLE, str(exc)))
+        return _Hashed({}, 0, FileProblem(relpath, AuditOutcome.UNREADABLE, str(exc)))
     try:
         while n := os.readv(fd, (buf,)):
-            h.update(view[:n])
+            _update(hashers, view[:n])
             size += n
             if n < READ_SIZE:  # a short read of a regular file is its end: saves a syscall
                 break
     except OSError as exc:
-        return _Hashed(None, 0, FileProblem(relpath, AuditOutcome.UNREADABLE, str(exc)))
+        return _Hashed({}, 0, FileProblem(relpath, AuditOutcome.UNREADABLE, str(exc)))
     finally:
         os.close(fd)
-    return _Hashed(h.hexdigest(), size)
+    return _Hashed({a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)}, size)
+
+
+def _update(hashers: list, data: memoryview) -> None:
+    """Feed a chunk to every algorithm; with more than one (sha512, sm3 beside sha256) the
+    others run on the shared hashing threads meanwhile, so a whole-bag audit takes about as
+    long as its slowest digest, not the sum of all (hashlib releases the GIL)."""
+    if len(hashers) == 1 or len(data) < PARALLEL_CHUNK:
+        for h in hashers:
+            h.update(data)
+        return
+    pool = MultiHasher.pool()
+    others = [pool.submit(h.update, data) for h in hashers[1:]]
+    hashers[0].update(data)
+    for future in others:
+        future.result()
 
 
 _local = threading.local()
@@ -185,91 +235,22 @@ def _buffer() -> tuple[bytearray, memoryview]:
     return buf
 
 
-def _hash_key(store: Store, key: str) -> _Hashed:
+def _hash_key(store: Store, key: str, algorithms: tuple[str, ...]) -> _Hashed:
     relpath = key.split("/", 4)[4]
     buf, view = _buffer()
-    h = hashlib.sha256()
+    hashers = [hashlib.new(a) for a in algorithms]
     size = 0
     try:
         with store.open(key) as stream:
             readinto = stream.readinto
             while n := readinto(buf):
-                h.update(view[:n])
+                _update(hashers, view[:n])
                 size += n
     except ObjectNotFound:
-        return _Hashed(None, 0, FileProblem(relpath, AuditOutcome.MISSING, "object is missing"))
+        return _Hashed({}, 0, FileProblem(relpath, AuditOutcome.MISSING, "object is missing"))
     except StorageError as exc:
-        return _Hashed(None, 0, FileProblem(relpath, AuditOutcome.UNREADABLE, str(exc)))
+        return _Hashed({}, 0, FileProblem(relpath, AuditOutcome.UNREADABLE, str(exc)))
     except OSError as exc:
         problem = FileProblem(relpath, AuditOutcome.UNREADABLE, f"read failed: {exc}")
-        return _Hashed(None, 0, problem)
-    return _Hashed(h.hexdigest(), size)
-
-
-def _check_tags(store: Store, aip: Aip, trusted: dict, result: ReplicaAudit) -> dict | None:
-    """Verify signature and tag files; return the payload manifest when it can be trusted."""
-    try:
-        tagmanifest = read_bytes(store, aip_key(aip.id, bagit.TAGMANIFEST))
-        signature = Signature.from_json(read_bytes(store, aip_key(aip.id, bagit.SIGNATURE)))
-        verify(signature, tagmanifest, trusted)
-    except ObjectNotFound as exc:
-        result.problems.append(FileProblem(bagit.SIGNATURE, AuditOutcome.MISSING, str(exc)))
-        return None
-    except StorageError as exc:
-        result.problems.append(FileProblem(bagit.TAGMANIFEST, AuditOutcome.UNREADABLE, str(exc)))
-        return None
-    except IntegrityError as exc:
-        result.problems.append(
-            FileProblem(bagit.TAGMANIFEST, AuditOutcome.SIGNATURE_INVALID, str(exc))
-        )
-        return None
-    result.bytes_read += len(tagmanifest)
-    if hashlib.sha256(tagmanifest).hexdigest() != aip.tagmanifest_sha256:
-        result.problems.append(
-            FileProblem(
-                bagit.TAGMANIFEST,
-                AuditOutcome.SIGNATURE_INVALID,
-                "tag manifest validly signed but not the one recorded at ingest",
-            )
-        )
-    manifest = None
-    for relpath, want in bagit.parse_manifest(tagmanifest).items():
-        if relpath == "manifest-sha256.txt":
-            digest = _check_payload_manifest(store, aip.id, want, result)
-            manifest = digest
-            continue
-        hashed = _hash_key(store, aip_key(aip.id, relpath))
-        if hashed.problem is not None:
-            result.problems.append(hashed.problem)
-            continue
-        result.bytes_read += hashed.size
-        if hashed.digest != want:
-            result.problems.append(
-                FileProblem(
-                    relpath, AuditOutcome.MISMATCH, f"sha256 {hashed.digest}, expected {want}"
-                )
-            )
-    return manifest
-
-
-def _check_payload_manifest(
-    store: Store, aip_id: str, want: str, result: ReplicaAudit
-) -> dict | None:
-    """Read the payload manifest once: hash it, and parse it when it is the signed one."""
-    relpath = "manifest-sha256.txt"
-    try:
-        data = read_bytes(store, aip_key(aip_id, relpath))
-    except ObjectNotFound:
-        result.problems.append(FileProblem(relpath, AuditOutcome.MISSING, "object is missing"))
-        return None
-    except StorageError as exc:
-        result.problems.append(FileProblem(relpath, AuditOutcome.UNREADABLE, str(exc)))
-        return None
-    result.bytes_read += len(data)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != want:
-        result.problems.append(
-            FileProblem(relpath, AuditOutcome.MISMATCH, f"sha256 {digest}, expected {want}")
-        )
-        return None
-    return bagit.parse_manifest(data)
+        return _Hashed({}, 0, problem)
+    return _Hashed({a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)}, size)

@@ -16,6 +16,7 @@ from preserve.audit import queries
 from preserve.audit.alerts import CRITICAL, WARNING
 from preserve.audit.auditor import AuditOutcome
 from preserve.catalog.models import ReplicaState
+from preserve.storage.space import Space
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -134,6 +135,18 @@ def _gauges(
         (({"severity": s}, n) for s, n in sorted(_alerts(session).items())),
     )
     w.family(
+        "preserve_store_vanished_total",
+        "counter",
+        "Times a target that held proven replicas was found without any AIP (alerts raised).",
+        _per_target(queries.alerts_per_target(session, "store-vanished"), targets),
+    )
+    w.family(
+        "preserve_aips_at_risk",
+        "gauge",
+        "AIPs no longer PRESERVED: their policy does not hold over verified replicas.",
+        [({}, queries.aips_at_risk(session))],
+    )
+    w.family(
         "preserve_replication_backlog",
         "gauge",
         "Replication jobs queued or running.",
@@ -156,3 +169,22 @@ def _replica_states(session: Session, targets: set[str]) -> list[tuple[dict, int
 
 def _alerts(session: Session) -> dict[str, int]:
     return {CRITICAL: 0, WARNING: 0, **dict(queries.alert_counts(session))}
+
+
+def render_space(spaces: Iterable[Space]) -> str:
+    """Free space per filesystem (the data directory, each filesystem target)."""
+    spaces = list(spaces)
+    w = _Writer()
+    w.family(
+        "preserve_free_bytes",
+        "gauge",
+        "Free bytes on the filesystem of the data directory and of each filesystem target.",
+        (({"filesystem": s.name}, s.free) for s in spaces),
+    )
+    w.family(
+        "preserve_free_space_low",
+        "gauge",
+        "1 where free space is below the warning threshold (free_space_warn_bytes).",
+        (({"filesystem": s.name}, int(s.low)) for s in spaces),
+    )
+    return w.text()

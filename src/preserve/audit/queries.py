@@ -23,6 +23,8 @@ from preserve.catalog.models import (
     JobState,
     Replica,
     ReplicaState,
+    Sip,
+    SipState,
 )
 from preserve.catalog.types import UTCDateTime
 
@@ -223,6 +225,21 @@ def open_failure_counts(session: Session) -> dict[str, int]:
 
 def aip_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Aip)) or 0
+
+
+def alerts_per_target(session: Session, kind: str) -> dict[str, int]:
+    stmt = (
+        select(Alert.target, func.count())
+        .where(Alert.kind == kind, Alert.target.is_not(None))
+        .group_by(Alert.target)
+    )
+    return {target: n for target, n in session.execute(stmt)}
+
+
+def aips_at_risk(session: Session) -> int:
+    """AIPs whose SIP left PRESERVED because the policy no longer holds over verified copies."""
+    stmt = select(func.count()).select_from(Sip).where(Sip.state == SipState.AT_RISK)
+    return session.scalar(stmt) or 0
 
 
 def first_check_at(session: Session) -> datetime | None:

@@ -89,6 +89,7 @@ class FixityReport:
     period_to: str | None
     aips: int
     target_filter: str | None = None
+    aips_at_risk: int = 0  # AT_RISK now: the policy does not hold over verified replicas
     targets: list[TargetSummary] = field(default_factory=list)
     failures: list[FailureEntry] = field(default_factory=list)
     daily: list[DayCount] = field(default_factory=list)
@@ -114,6 +115,7 @@ def fixity_report(
         period_to=until.isoformat(),
         aips=queries.aip_count(session),
         target_filter=target,
+        aips_at_risk=queries.aips_at_risk(session),
     )
     summaries = _summaries(session, since, until, now, target, policies or {}, grace)
     report.targets = sorted(summaries.values(), key=lambda t: t.target)

@@ -138,3 +138,10 @@ def undelivered_alerts(session: Session, since: datetime) -> list[int]:
     """Ids of the alerts raised since ``since`` that the webhook has not accepted yet."""
     stmt = select(Alert.id).where(Alert.delivered_at.is_(None), Alert.created_at >= since)
     return list(session.scalars(stmt))
+
+
+def alert_since(session: Session, kind: str, target: str, since: datetime) -> bool:
+    stmt = select(Alert.id).where(
+        Alert.kind == kind, Alert.target == target, Alert.created_at >= since
+    )
+    return session.scalar(stmt.limit(1)) is not None

@@ -34,6 +34,8 @@ from preserve.catalog.repository import get_aip, get_replica
 from preserve.catalog.types import utcnow
 from preserve.settings import Settings
 from preserve.storage.base import Store
+from preserve.storage.preservation import settle
+from preserve.storage.profiles import StorageProfile
 from preserve.storage.stores import Stores
 from preserve.trust.keyring import TrustedKeys
 
@@ -87,6 +89,7 @@ class AuditPlan:
     target: str
     policies: dict[str, TargetPolicy]
     settings: Settings
+    profile: StorageProfile | None = None
 
     def policy(self, target: str | None = None) -> TargetPolicy:
         return policy_for(self.policies, target or self.target, self.settings)
@@ -103,7 +106,8 @@ def plan_audit(
     aip = get_aip(session, aip_id)
     session.expunge(aip)  # with its files and replicas (cascade): read-only from here on
     policies = policies_of(stores.profile(aip.storage_profile), settings)
-    return AuditPlan(aip, target, policies, settings)
+    profile = stores.profile(aip.storage_profile)
+    return AuditPlan(aip, target, policies, settings, profile)
 
 
 def check_replica(
@@ -116,14 +120,24 @@ def check_replica(
 ) -> ReplicaAudit:
     """Re-hash every file of the plan's AIP in ``store`` (the planned target's, or a repair
     candidate's) and check its signature; no session."""
-    audit = audit_replica(store, plan.aip, trusted, progress, workers=workers)
+    every = plan.settings.audit_every_payload_digest
+    audit = audit_replica(store, plan.aip, trusted, progress, workers=workers, every_digest=every)
     audit.checked_at = utcnow()
     return audit
 
 
 def record_check(session: Session, plan: AuditPlan, audit: ReplicaAudit) -> int:
-    """Record ``audit`` (of the plan's AIP, on ``audit.target``); the new check's id."""
-    return record_audit(session, plan.aip, audit, policy=plan.policy(audit.target)).id
+    """Record ``audit`` (of the plan's AIP, on ``audit.target``); the new check's id. The SIP
+    leaves PRESERVED for AT_RISK when the policy no longer holds over verified replicas, and
+    comes back when it does again (:func:`settle_state`)."""
+    check = record_audit(session, plan.aip, audit, policy=plan.policy(audit.target))
+    settle_state(session, plan, f"audit of the replica on {audit.target}: {audit.outcome.value}")
+    return check.id
+
+
+def settle_state(session: Session, plan: AuditPlan, why: str) -> None:
+    if plan.profile is not None:
+        settle(session, plan.aip, plan.profile, why)
 
 
 def waits_for_restore(plan: AuditPlan, store: Store) -> bool:

@@ -72,6 +72,7 @@ class SipState(enum.StrEnum):
     REJECTED = "REJECTED"
     STORED = "STORED"
     PRESERVED = "PRESERVED"
+    AT_RISK = "AT_RISK"  # was PRESERVED; the policy no longer holds over verified replicas
 
 
 class ReplicaState(enum.StrEnum):

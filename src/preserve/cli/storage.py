@@ -17,6 +17,7 @@ from preserve.cli.common import console, err_console, open_runtime
 from preserve.cli.names import check_targets
 from preserve.cli.output import Format, Result, emit, format_option, output_option
 from preserve.errors import ConfigurationError
+from preserve.jobs.tasks.health import find_vanished, free_space, record_vanished, sweep_debris
 from preserve.runtime import Runtime
 from preserve.storage.check import ProfileCheck, check_profile
 from preserve.storage.placement import bind_agency, list_profiles
@@ -27,7 +28,7 @@ from preserve.storage.reconcile import (
     plan_reconcile,
     record_reconcile,
 )
-from preserve.storage.repository import profiles_in_use, verified_counts
+from preserve.storage.repository import profiles_in_use, proven_counts
 from preserve.storage.status import StorageStatus, storage_status
 
 storage_app = typer.Typer(help="Storage targets, profiles and replication.", no_args_is_help=True)
@@ -47,9 +48,16 @@ def storage_check(
         ref = profile or rt.settings.storage_profile
         loaded = rt.profile(ref)
         with rt.sessions.begin() as session:
-            held = verified_counts(session)
+            held = proven_counts(session)
         with err_console.status(f"checking {len(loaded.targets)} targets of {loaded.name}"):
-            result = check_profile(loaded, lambda name: rt.store(ref, name), held)
+            result = check_profile(
+                loaded,
+                lambda name: rt.store(ref, name),
+                held,
+                data_dir=rt.settings.resolved_data_dir,
+                warn_below=rt.settings.free_space_warn_bytes,
+            )
+            record_vanished(rt, find_vanished(rt, [ref]))  # alert, fail its replicas, settle
     emit(_check_result(result), fmt, output)
     if not (result.ok and result.policy_met_by_healthy_targets):
         sys.exit(1)
@@ -61,11 +69,17 @@ def storage_status_command(
     output: Path | None = output_option(),
 ) -> None:
     """Replicas per target, the replication backlog, the oldest waiting copy, outages and
-    failures, from the catalogue (no store is contacted)."""
-    with open_runtime() as rt, rt.sessions.begin() as session:
-        known = _known_targets(rt, session)
-        status = storage_status(session, known, utcnow())
+    failures, from the catalogue; each target that held replicas is looked at (a directory
+    test or one listing) and one that has vanished is named. Exits 1 when one has."""
+    with open_runtime() as rt:
+        vanished = find_vanished(rt)
+        with rt.sessions.begin() as session:
+            known = _known_targets(rt, session)
+            status = storage_status(session, known, utcnow(), vanished)
+            status.space = [s.to_dict() for s in free_space(rt, session)]
     emit(_status_result(status), fmt, output)
+    if status.vanished:
+        sys.exit(1)
 
 
 @storage_app.command("reconcile")
@@ -75,6 +89,12 @@ def storage_reconcile(
     dry_run: bool = typer.Option(False, "--dry-run", help="Report only; queue nothing."),
     abort_uploads_after_hours: float | None = typer.Option(
         None, help="Abort unfinished multipart uploads older than this many hours."
+    ),
+    debris_after_minutes: float | None = typer.Option(
+        None,
+        min=0,
+        help="Remove temporary objects and unacknowledged staging untouched this long "
+        "(default: the debris_max_age_hours setting).",
     ),
     fmt: Format = format_option(),
     output: Path | None = output_option(),
@@ -86,8 +106,16 @@ def storage_reconcile(
     with open_runtime() as rt, err_console.status(f"listing {target} against the catalogue"):
         with rt.sessions.begin() as session:
             check_targets(rt, session, [target])
+        debris_age = (
+            None if debris_after_minutes is None else timedelta(minutes=debris_after_minutes)
+        )
         report = reconcile(
-            rt, target, profile_ref=profile, dry_run=dry_run, abort_uploads_older_than=older
+            rt,
+            target,
+            profile_ref=profile,
+            dry_run=dry_run,
+            abort_uploads_older_than=older,
+            debris_older_than=debris_age,
         )
     emit(_reconcile_result(report), fmt, output)
     if report.unknown or report.missing:
@@ -140,6 +168,7 @@ def reconcile(
     profile_ref: str | None = None,
     dry_run: bool = False,
     abort_uploads_older_than: timedelta | None = None,
+    debris_older_than: timedelta | None = None,
 ) -> ReconcileReport:
     """Reconcile ``target`` with the catalogue: the listing holds no transaction."""
     with rt.sessions.begin() as session:
@@ -150,6 +179,10 @@ def reconcile(
     with rt.sessions.begin() as session:
         record_reconcile(session, rt.stores, report, listed)
     clear_stale_uploads(rt.stores, report, abort_uploads_older_than)
+    swept = sweep_debris(rt, [target], dry_run=dry_run, older_than=debris_older_than)
+    report.temporary_objects = swept.temporary.get(target, [])
+    report.unacknowledged_staging = swept.staging
+    report.debris_bytes = swept.bytes
     return report
 
 
@@ -203,9 +236,18 @@ def _check_result(result: ProfileCheck) -> Result:
     verdict = "can" if result.policy_met_by_healthy_targets else "CANNOT"
     lines = [f"problem {t.target}: {p}" for t in result.targets for p in t.problems]
     lines += [f"note {t.target}: {n}" for t in result.targets for n in t.notes]
+    lines += [f"WARNING low free space {w}" for t in result.targets for w in t.warnings]
+    if result.data_dir is not None:
+        lines.append(_space_line(result.data_dir))
     lines.append(f"policy {policy}: the healthy targets {verdict} meet it")
     title = f"storage check of profile {result.profile}"
     return _result(title, columns, rows, result.to_dict(), lines, narrow=10)
+
+
+def _space_line(space: dict) -> str:
+    if space.get("warning"):
+        return f"WARNING low free space {space['warning']}"
+    return f"free space {space['name']}: {space['free']} bytes of {space['total']}"
 
 
 def _status_result(status: StorageStatus) -> Result:
@@ -231,6 +273,8 @@ def _status_result(status: StorageStatus) -> Result:
         for t in status.targets
         if t.down_since
     ]
+    lines += [f"VANISHED {name}: {problem}" for name, problem in sorted(status.vanished.items())]
+    lines += [_space_line(space) for space in status.space]
     lines += [f"failure {f.aip_id} on {f.target}: {f.kind}; {f.detail}" for f in status.failures]
     summary = f"first copies waiting: {status.first_copies_waiting}"
     if status.oldest_first_copy:
@@ -262,10 +306,17 @@ def _reconcile_result(report: ReconcileReport) -> Result:
         ]
         for u in report.stale_uploads
     ]
+    done = "found (dry run)" if report.dry_run else "removed"
+    rows += [["temporary object", p, f"left by a writer; {done}"] for p in report.temporary_objects]
+    rows += [
+        ["unacknowledged staging", s, f"no SIP row; {done}"] for s in report.unacknowledged_staging
+    ]
     summary = (
         f"{report.objects_listed} objects listed; {report.aips_complete} of "
         f"{report.aips_expected} expected AIPs complete; {len(report.unknown)} unknown "
-        f"objects; {len(report.missing)} missing copies" + (" (dry run)" if report.dry_run else "")
+        f"objects; {len(report.missing)} missing copies; "
+        f"{len(report.temporary_objects) + len(report.unacknowledged_staging)} debris "
+        f"({report.debris_bytes} bytes freed)" + (" (dry run)" if report.dry_run else "")
     )
     return _result(f"reconcile {report.target}", columns, rows, report.to_dict(), [summary])
 

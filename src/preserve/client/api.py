@@ -33,7 +33,7 @@ from preserve.client.models import (
 )
 from preserve.client.sending import Prepared, Progress
 
-DONE_CHECKING = ("VALIDATED", "STORED", "PRESERVED")
+DONE_CHECKING = ("VALIDATED", "STORED", "PRESERVED", "AT_RISK")
 
 
 def _quiet(_n: int) -> None:

@@ -28,11 +28,18 @@ import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from preserve.aip.paths import UnsafePath
-from preserve.errors import InvalidInput, MalformedUpload, PreserveError, UnsupportedMediaType
+from preserve.errors import (
+    InsufficientStorage,
+    InvalidInput,
+    MalformedUpload,
+    PreserveError,
+    UnsupportedMediaType,
+)
 from preserve.ingest.archive import safe_name
 from preserve.ingest.checks import Check, Report, fail_one
 from preserve.ingest.metadata import MAX_METADATA_BYTES, InvalidMetadata
 from preserve.ingest.staging import FileTooLarge, StagedFile, StagingWriter, fsync_files
+from preserve.storage.space import disk_full
 
 BATCH_BYTES = 1024 * 1024
 _BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
@@ -316,6 +323,8 @@ async def receive_multipart(
         raise
     except Exception as exc:
         handler.abort()
+        if disk_full(exc):  # the archive's disk, not the client's body
+            raise InsufficientStorage(f"the staging area is full: {exc}") from exc
         raise MalformedUpload(f"the multipart body could not be parsed: {exc}") from exc
     if handler._kind is not None:
         handler.abort()

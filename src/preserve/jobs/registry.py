@@ -29,6 +29,7 @@ def load_tasks() -> None:
     """Import every package's tasks module so their handlers register."""
     import preserve.jobs.tasks.audit
     import preserve.jobs.tasks.disposal
+    import preserve.jobs.tasks.health
     import preserve.jobs.tasks.ingest
     import preserve.jobs.tasks.opening
     import preserve.jobs.tasks.storage

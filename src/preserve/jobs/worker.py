@@ -32,6 +32,9 @@ from preserve.jobs.registry import handler_for, load_tasks
 from preserve.jobs.scheduler import Ticker
 from preserve.logs import request_id
 from preserve.runtime import Runtime
+from preserve.storage.space import disk_full
+
+MAX_LOOP_BACKOFF = 60.0
 
 log = logging.getLogger(__name__)
 ORPHAN_CHECK_SECONDS = 5.0
@@ -109,6 +112,18 @@ def _run(rt: Runtime, wid: str, lease: int, job_id: int, kind: str, payload: dic
             )
         return True
     except Exception as exc:
+        if disk_full(exc):  # the archive's own disk: wait for space, do not spend an attempt
+            log.warning("job %s (%s) waits: the disk is full (%s)", job_id, kind, exc)
+            with rt.sessions.begin() as session:
+                queue.retry_later(
+                    session,
+                    job_id,
+                    wid,
+                    f"disk full: {exc}",
+                    store_down=False,
+                    max_backoff=rt.settings.storage_retry_max_seconds,
+                )
+            return True
         return _failed(rt, job_id, wid, kind, exc)
     with rt.sessions.begin() as session:
         if not queue.complete(session, job_id, wid):
@@ -169,7 +184,9 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
         if not allowed:
             return
         log.info("worker %s started", wid)
+        _safely(_sweep_at_start, rt)
         ticker = Ticker(rt)  # the scheduler tick (one process at a time)
+        backoff = Backoff(rt.settings.worker_poll_seconds)
         next_reclaim = 0.0
         while not stop.is_set():
             if time.monotonic() >= next_reclaim:
@@ -181,12 +198,54 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
             ticker.maybe_run()
             try:
                 ran = run_one(rt, wid)
-            except Exception:
-                log.exception("worker loop error; retrying")
-                ran = False
+            except Exception as exc:
+                stop.wait(backoff.failed(exc))
+                continue
+            backoff.reset()
             if not ran:
                 stop.wait(rt.settings.worker_poll_seconds)
     log.info("worker %s stopped", wid)
+
+
+class Backoff:
+    """The worker loop's wait after an error it cannot get past (a full disk, a database that
+    cannot write): doubled per failure up to :data:`MAX_LOOP_BACKOFF`, one log line per step
+    (a traceback only for the first of a run of unexpected errors), reset by a good round."""
+
+    def __init__(self, initial: float) -> None:
+        self.initial = max(initial, 0.05)
+        self.delay = 0.0
+        self.failures = 0
+
+    def failed(self, exc: BaseException) -> float:
+        self.failures += 1
+        self.delay = min(MAX_LOOP_BACKOFF, self.delay * 2 if self.delay else self.initial * 5)
+        full = disk_full(exc)
+        what = "the disk is full" if full else f"{type(exc).__name__}"
+        detail = str(exc).splitlines()[0][:300] if str(exc) else ""
+        log.error(
+            "worker cannot work (%s: %s); failure %d, next try in %.1f s",
+            what,
+            detail,
+            self.failures,
+            self.delay,
+            exc_info=exc if self.failures == 1 and not full else None,
+        )
+        return self.delay
+
+    def reset(self) -> None:
+        if self.failures:
+            log.info("worker works again after %d failed rounds", self.failures)
+        self.delay = 0.0
+        self.failures = 0
+
+
+def _sweep_at_start(rt: Runtime) -> None:
+    """What a killed predecessor left (temporary objects, unacknowledged staging), past the
+    debris age; the scheduler sweeps hourly after that."""
+    from preserve.jobs.tasks.health import sweep_debris
+
+    sweep_debris(rt)
 
 
 def _safely(step, rt: Runtime) -> None:

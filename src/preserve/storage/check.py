@@ -26,7 +26,9 @@ from preserve.storage.base import (
     proves_by_checksum,
     read_bytes,
 )
+from preserve.storage.health import holds_aips, vanished_problem
 from preserve.storage.profiles import FilesystemTarget, S3Target, StorageProfile
+from preserve.storage.space import DATA_DIR, space_report
 
 PROBE_PREFIX = "preserve-probe/"
 
@@ -45,6 +47,8 @@ class TargetCheck:
     verify: str = "read-back"
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    free_bytes: int | None = None  # filesystem targets: free space where the root is
+    warnings: list[str] = field(default_factory=list)  # low free space: act before it fails
 
     @property
     def ok(self) -> bool:
@@ -57,6 +61,7 @@ class ProfileCheck:
     policy: dict[str, int]
     targets: list[TargetCheck]
     policy_met_by_healthy_targets: bool
+    data_dir: dict | None = None  # free space of the data directory (staging, catalogue)
 
     @property
     def ok(self) -> bool:
@@ -74,17 +79,30 @@ def check_profile(
     profile: StorageProfile,
     open_store: Callable[[str], Store],
     held: Mapping[str, int] | None = None,
+    *,
+    data_dir: Path | None = None,
+    warn_below: int = 0,
 ) -> ProfileCheck:
     """``held``: verified replicas per target in the catalogue. A target holding such
-    replicas must show AIPs: a vanished root, bucket or prefix is a failure, not a fresh store."""
+    replicas must show AIPs: a vanished root, bucket or prefix is a failure, not a fresh store.
+    Free space below ``warn_below`` (filesystem targets, ``data_dir``) is a warning."""
     held = held or {}
     checks = [check_target(t, open_store, held.get(t.name, 0)) for t in profile.targets]
+    spaces = {s.name: s for s in space_report([profile], data_dir or Path("."), warn_below)}
+    for check in checks:
+        space = spaces.get(check.target)
+        if space is not None:
+            check.free_bytes = space.free
+            if space.low:
+                check.warnings.append(space.warning)
     healthy = {c.target for c in checks if c.ok}
+    data = spaces.get(DATA_DIR) if data_dir is not None else None
     return ProfileCheck(
         profile.name,
         profile.policy.model_dump(),
         checks,
         profile.policy_holds(healthy),
+        data.to_dict() if data is not None else None,
     )
 
 
@@ -94,11 +112,8 @@ def check_target(
     check = TargetCheck(target.name, target.kind, target.site, target.media)
     try:
         store = open_store(target.name)
-        if held and not _holds_aips(target, store):
-            check.problems.append(
-                f"the catalogue counts {held} verified replicas on {target.name} but it holds "
-                "no AIP: its root, bucket or prefix has lost its objects"
-            )
+        if held and not holds_aips(target, store):
+            check.problems.append(vanished_problem(target.name, held))
         worm = _inspect(target, store, check)
         check.reachable = True
         check.probe = _read_probe(store) if worm else _write_probe(store)
@@ -106,12 +121,6 @@ def check_target(
         check.problems.append(str(exc))
         check.probe = "failed"
     return check
-
-
-def _holds_aips(target: FilesystemTarget | S3Target, store: Store) -> bool:
-    if isinstance(target, FilesystemTarget) and not Path(target.root).is_dir():
-        return False
-    return next(iter(store.list(f"{AIP_ROOT}/")), None) is not None
 
 
 def _inspect(target: FilesystemTarget | S3Target, store: Store, check: TargetCheck) -> bool:

@@ -32,7 +32,8 @@ from preserve.storage.base import (
     StorageError,
 )
 
-_TMP_PREFIX = ".preserve-tmp-"
+TMP_PREFIX = ".preserve-tmp-"
+_TMP_PREFIX = TMP_PREFIX
 
 
 class FilesystemStore:

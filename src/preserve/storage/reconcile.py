@@ -5,7 +5,7 @@ a payload file that is not part of its AIP), and replicas the catalogue expects 
 missing: an AIP whose profile includes the target but whose payload, tag manifest or signature
 is not all there, whether or not the catalogue believed it verified. Those copies are queued
 again (with their replica back to pending, and a SIP that no longer meets its policy back to
-STORED); copies already queued or running are left to their job. On S3, multipart uploads
+AT_RISK); copies already queued or running are left to their job. On S3, multipart uploads
 that a killed writer left unfinished are listed, and aborted when older than a given age.
 
 One listing of the target, one pass over the catalogue (the style of Warehouse's
@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session
 from preserve.aip import bag as bagit
 from preserve.aip.layout import AIP_ROOT, parse_aip_key
 from preserve.catalog.events import EventType, Outcome, record_event
-from preserve.catalog.models import Aip, ReplicaState, Sip, SipState
-from preserve.catalog.repository import get_replica, verified_targets
+from preserve.catalog.models import Aip, ReplicaState
+from preserve.catalog.repository import get_replica
 from preserve.catalog.types import utcnow
 from preserve.errors import ConfigurationError
 from preserve.storage import repository as repo
 from preserve.storage.base import Multipart
+from preserve.storage.preservation import settle
 from preserve.storage.service import queue_copy, target_resource
 from preserve.storage.stores import Stores
 
@@ -62,6 +63,9 @@ class ReconcileReport:
     missing: list[Missing] = field(default_factory=list)
     in_progress: list[str] = field(default_factory=list)
     stale_uploads: list[dict] = field(default_factory=list)
+    temporary_objects: list[str] = field(default_factory=list)  # a killed writer's, removed
+    unacknowledged_staging: list[str] = field(default_factory=list)  # no SIP row, removed
+    debris_bytes: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -190,15 +194,10 @@ def _check_aip(
 
 
 def _demote(session: Session, stores: Stores, aip: Aip | None, ref: str) -> None:
-    """A SIP is PRESERVED only while its policy holds over verified replicas."""
+    """A SIP is PRESERVED only while its policy holds over verified replicas (else AT_RISK)."""
     if aip is None:
         return
-    sip = session.get(Sip, aip.sip_id)
-    session.flush()
-    verified = verified_targets(session, aip.id)
-    held = stores.profile(ref).policy_holds(verified)
-    if sip is not None and sip.state == SipState.PRESERVED and not held:
-        sip.state = SipState.STORED
+    settle(session, aip, stores.profile(ref), "reconcile found objects missing")
 
 
 def _stale_uploads(

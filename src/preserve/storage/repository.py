@@ -165,6 +165,20 @@ def failed_replicas(session: Session, limit: int) -> list[tuple[str, str]]:
     return [(aip_id, target) for aip_id, target in rows]
 
 
+def proven_counts(session: Session) -> dict[str, int]:
+    """Replicas per target that were proven there once and are not given up: verified ones,
+    and failed ones that had been verified (a store found empty keeps failing its check)."""
+    rows = session.execute(
+        select(Replica.target, func.count())
+        .where(
+            (Replica.state == ReplicaState.VERIFIED)
+            | ((Replica.state == ReplicaState.FAILED) & Replica.verified_at.is_not(None))
+        )
+        .group_by(Replica.target)
+    )
+    return {target: count for target, count in rows}
+
+
 def verified_counts(session: Session) -> dict[str, int]:
     """Verified replicas per target, as the catalogue believes them."""
     rows = session.execute(

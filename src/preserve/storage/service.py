@@ -49,6 +49,7 @@ from preserve.storage.copy import (
     copy_bag,
     expected_digests,
 )
+from preserve.storage.preservation import settle
 from preserve.storage.profiles import StorageProfile
 from preserve.storage.stores import Stores
 from preserve.storage.throttle import pacer_for
@@ -338,7 +339,11 @@ def update_preservation_state(session: Session, plan: AipPlan, profile: StorageP
     sip = session.get(Sip, plan.sip_id)
     if sip is None:
         return False
-    if profile.policy_holds(verified) and sip.state in (SipState.VALIDATED, SipState.STORED):
+    if sip.state == SipState.AT_RISK:  # a new copy may prove the policy again
+        aip = session.get(Aip, plan.aip_id)
+        if aip is not None:
+            settle(session, aip, profile, f"copy of {plan.aip_id} proven")
+    elif profile.policy_holds(verified) and sip.state in (SipState.VALIDATED, SipState.STORED):
         sip.state = SipState.PRESERVED
         record_event(
             session,

@@ -3,7 +3,7 @@
 Replicas by state and verified bytes; the replication backlog (copies queued or running), the
 oldest copy still waiting, copies waiting on an outage; each outage with its last error; and
 the failures an operator must look at (copies whose job is dead, replicas that failed their
-proof). All from the catalogue: no store is contacted.
+proof). All from the catalogue, but for the edge's note of targets that have vanished.
 """
 
 from __future__ import annotations
@@ -54,15 +54,23 @@ class StorageStatus:
     oldest_first_copy: str | None
     targets: list[TargetStatus] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    vanished: dict[str, str] = field(default_factory=dict)  # target -> problem
+    space: list[dict] = field(default_factory=list)  # free space: data directory, fs targets
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def storage_status(session: Session, known_targets: list[str], now: datetime) -> StorageStatus:
-    """``known_targets`` (from the profiles) are listed even before they hold anything."""
+def storage_status(
+    session: Session,
+    known_targets: list[str],
+    now: datetime,
+    vanished: dict[str, str] | None = None,
+) -> StorageStatus:
+    """``known_targets`` (from the profiles) are listed even before they hold anything;
+    ``vanished`` names the targets found to have lost their objects (the edge looks)."""
     waiting, oldest = repo.first_copies_waiting(session)
-    status = StorageStatus(now.isoformat(), waiting, _iso(oldest))
+    status = StorageStatus(now.isoformat(), waiting, _iso(oldest), vanished=dict(vanished or {}))
     targets = {name: TargetStatus(name) for name in known_targets}
     _count_replicas(session, targets)
     _count_jobs(session, targets)

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from preserve.api import http_metrics
 from preserve.api.deps import db, runtime
-from preserve.audit.metrics import CONTENT_TYPE, render
+from preserve.audit.metrics import CONTENT_TYPE, render, render_space
 from preserve.catalog.types import utcnow
+from preserve.jobs.tasks.health import free_space
 from preserve.runtime import Runtime
 from preserve.storage.placement import known_targets
 
@@ -25,5 +26,6 @@ def metrics(session: Session = Depends(db), rt: Runtime = Depends(runtime)) -> R
     targets, outcomes and route templates, never record names or ids."""
     grace = timedelta(hours=rt.settings.audit_overdue_grace_hours)
     targets = known_targets(session, rt.stores)
-    text = render(session, utcnow(), grace, targets) + http_metrics.render()
+    text = render(session, utcnow(), grace, targets)
+    text += render_space(free_space(rt, session)) + http_metrics.render()
     return Response(text, media_type=CONTENT_TYPE)

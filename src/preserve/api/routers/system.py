@@ -14,9 +14,12 @@ from sqlalchemy.orm import Session
 
 from preserve.api.deps import Principal, db, principal, runtime
 from preserve.api.problems import PROBLEM_RESPONSES
+from preserve.audit.queries import aips_at_risk
 from preserve.catalog.models import Event
+from preserve.jobs.tasks.health import free_space
 from preserve.jobs.tasks.trust import verify_log
 from preserve.runtime import Runtime
+from preserve.storage.repository import outages
 from preserve.trust.duties import Action, authorize
 from preserve.trust.repository import log_page
 
@@ -51,11 +54,20 @@ class LogEventOut(BaseModel):
     entry_hash: str | None
 
 
-@router.get("/health")
-def health(session: Session = Depends(db)) -> dict[str, str]:
-    """Liveness and database reachability; needs no token."""
+@router.get("/health", operation_id="getHealth")
+def health(session: Session = Depends(db), rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+    """Liveness and database reachability; needs no token. ``status`` is ``degraded`` (still
+    200: the service answers) with ``degraded`` naming each cause: low free space on the data
+    directory or a filesystem target, a target in outage, AIPs at risk. Counts only, no ids."""
     session.execute(text("SELECT 1"))
-    return {"status": "ok"}
+    degraded = [s.warning for s in free_space(rt, session) if s.low]
+    degraded += [
+        f"target {o.resource} is down since {o.since.isoformat()}" for o in outages(session)
+    ]
+    at_risk = aips_at_risk(session)
+    if at_risk:
+        degraded.append(f"{at_risk} AIPs at risk: their policy does not hold over verified copies")
+    return {"status": "degraded" if degraded else "ok", "degraded": degraded}
 
 
 @router.get("/v1/keys", response_model=list[KeyOut], responses=PROBLEM_RESPONSES)

@@ -32,6 +32,7 @@ from preserve.audit.service import (
     request_restore,
     restore_requested,
     selection_bytes,
+    settle_state,
     storage_profile_of,
     waits_for_restore,
 )
@@ -182,6 +183,7 @@ def _repair_from(
         result = repairs.record_outcome(
             session, plan.aip, source, check_id, after, plan.policy(), tried
         )
+        settle_state(session, plan, f"repair of the replica on {plan.target} from {source}")
     if result.alert_id is not None:
         deliver_alert(rt, result.alert_id)
     return result
