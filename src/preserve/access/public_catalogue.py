@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from preserve.access.holdings import cursor as cursors
 from preserve.access.holdings import search
 from preserve.access.holdings.filters import MAX_QUERY, InvalidListing
-from preserve.access.sources import AipRecord, FileFacts
+from preserve.access.sources import AipRecord, record_of
 from preserve.catalog.models import Aip, File
 from preserve.catalog.opening_tables import PublicRecord, PublicText
 from preserve.errors import NotFound
@@ -126,13 +126,4 @@ def load_open_record(session: Session, record_id: str) -> AipRecord:
     aip = session.get(Aip, record_id)
     if aip is None:
         raise PublicNotFound()
-    return AipRecord(
-        aip_id=aip.id,
-        agency_id=aip.agency_id,
-        profile=aip.storage_profile,
-        tagmanifest_sha256=aip.tagmanifest_sha256,
-        created_at=aip.created_at,
-        total_bytes=aip.total_bytes,
-        files={f.path: FileFacts(f.size, f.sha256, f.sha512) for f in aip.files},
-        replicas={r.target: (r.state, r.last_audit_outcome) for r in aip.replicas},
-    )
+    return record_of(aip)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from preserve.access.restore import read_bag_head
 from preserve.aip import bag as bagit
 from preserve.aip.layout import aip_key
-from preserve.catalog.models import ReplicaState
+from preserve.catalog.models import Aip, ReplicaState
 from preserve.catalog.repository import get_aip
 from preserve.errors import IntegrityError, InvalidInput, NoHealthySource, PreserveError
 from preserve.storage.base import ObjectNotFound, StorageError, Store
@@ -56,7 +56,11 @@ class AipRecord:
 
 
 def load_record(session: Session, aip_id: str, *, agency_id: int | None = None) -> AipRecord:
-    aip = get_aip(session, aip_id, agency_id=agency_id)
+    return record_of(get_aip(session, aip_id, agency_id=agency_id))
+
+
+def record_of(aip: Aip) -> AipRecord:
+    """What serving an AIP's files needs to know of it, read from its catalogue row."""
     return AipRecord(
         aip_id=aip.id,
         agency_id=aip.agency_id,
