@@ -62,7 +62,7 @@ def test_sign_out_and_revocation_end_it(rt):
     assert not _live(rt, first, T0)
     token_id, second = _open(rt)
     with rt.sessions.begin() as session:
-        revoke_token(session, token_id, T0)
+        revoke_token(session, token_id, T0, "test")
     assert not _live(rt, second, T0)
 
 
@@ -75,7 +75,7 @@ def test_bad_tokens_are_refused_alike(rt):
     """An unknown and a revoked token get the same answer: nothing tells which exists."""
     with rt.sessions.begin() as session:
         token, plaintext = create_token(session, "agency-a", Role.OPS)
-        revoke_token(session, token.id, T0)
+        revoke_token(session, token.id, T0, "test")
     answers = []
     for offered in ("pv_unknown", plaintext):
         with rt.sessions.begin() as session, pytest.raises(Unauthorized) as caught:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import typer
 
 from preserve.catalog.db import upgrade
-from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Role
 from preserve.cli.common import console, keep_files_private, open_runtime
 from preserve.settings import Settings
-from preserve.trust.tokens import create_token
+from preserve.trust.tokens import issue_token
 
 db_app = typer.Typer(help="The catalogue database.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -33,16 +32,6 @@ def tokens_create(
 ) -> None:
     """Issue a token. It is printed once, alone on the last line; only its hash is kept."""
     with open_runtime() as rt, rt.sessions.begin() as session:
-        token, plaintext = create_token(session, agency, role)
-        record_event(
-            session,
-            EventType.TOKEN_ISSUED,
-            Outcome.SUCCESS,
-            object_type="agency",
-            object_id=str(token.agency_id),
-            agency_id=token.agency_id,
-            detail=f"{role.value} token {token.prefix} issued",
-            agent="cli",
-        )
+        _token, plaintext = issue_token(session, agency, role, "cli")
     console.print(f"token for agency {agency!r}, role {role.value} (shown once):", highlight=False)
     print(plaintext)

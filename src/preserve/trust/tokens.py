@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Agency, Role, Token
 from preserve.errors import NotFound, Unauthorized
 from preserve.trust.repository import agency_named, token_by_id, token_with_hash
@@ -52,13 +53,37 @@ def authenticate(session: Session, plaintext: str) -> Token:
     return token
 
 
-def revoke_token(session: Session, token_id: int, now: datetime) -> Token:
-    """Revoke a token from now on (its console sessions end with it); revoking twice keeps
-    the first time."""
+def issue_token(session: Session, agency_name: str, role: Role, agent: str) -> tuple[Token, str]:
+    """:func:`create_token`, recorded in the event log as issued by ``agent``."""
+    token, plaintext = create_token(session, agency_name, role)
+    _record(
+        session, token, EventType.TOKEN_ISSUED, f"{role.value} token {token.prefix} issued", agent
+    )
+    return token, plaintext
+
+
+def revoke_token(session: Session, token_id: int, now: datetime, agent: str) -> Token:
+    """Revoke a token from now on (its console sessions end with it), recorded in the event
+    log as revoked by ``agent``; revoking twice keeps the first time."""
     token = token_by_id(session, token_id)
     if token is None:
         raise NotFound(f"no token {token_id}")
     if token.revoked_at is None:
         token.revoked_at = now
         session.flush()
+        detail = f"{token.role.value} token {token.prefix} revoked"
+        _record(session, token, EventType.TOKEN_REVOKED, detail, agent)
     return token
+
+
+def _record(session: Session, token: Token, kind: EventType, detail: str, agent: str) -> None:
+    record_event(
+        session,
+        kind,
+        Outcome.SUCCESS,
+        object_type="agency",
+        object_id=str(token.agency_id),
+        agency_id=token.agency_id,
+        detail=detail,
+        agent=agent,
+    )

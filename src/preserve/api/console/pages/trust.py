@@ -18,9 +18,9 @@ from preserve.catalog.models import Role
 from preserve.catalog.types import utcnow
 from preserve.errors import InvalidInput
 from preserve.jobs.tasks.trust import verify_log
+from preserve.trust import tokens as token_service
 from preserve.trust.repository import log_page, tokens_listed
 from preserve.trust.signing import ALGORITHM
-from preserve.trust.tokens import create_token, revoke_token
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 _AUDITOR = Depends(allow(*AUDITORS))
@@ -74,17 +74,7 @@ def issue_token(request: Request, who: Viewer = _SECURITY, form=Depends(checked_
         raise InvalidInput("an agency name (up to 200 characters) and a known role are needed")
     rt = runtime_of(request)
     with rt.sessions.begin() as session:
-        token, plaintext = create_token(session, agency, Role(role_name))
-        record_event(
-            session,
-            EventType.TOKEN_ISSUED,
-            Outcome.SUCCESS,
-            object_type="agency",
-            object_id=str(token.agency_id),
-            agency_id=token.agency_id,
-            detail=f"{role_name} token {token.prefix} issued",
-            agent=_agent(who),
-        )
+        token, plaintext = token_service.issue_token(session, agency, Role(role_name), _agent(who))
         prefix = token.prefix
     context = {"who": who, "plaintext": plaintext, "prefix": prefix, "agency": agency}
     return page(request, "token_issued.html", context)
@@ -94,17 +84,7 @@ def issue_token(request: Request, who: Viewer = _SECURITY, form=Depends(checked_
 def revoke(request: Request, token_id: int, who: Viewer = _SECURITY, _form=Depends(checked_form)):
     rt = runtime_of(request)
     with rt.sessions.begin() as session:
-        token = revoke_token(session, token_id, utcnow())
-        record_event(
-            session,
-            EventType.TOKEN_REVOKED,
-            Outcome.SUCCESS,
-            object_type="agency",
-            object_id=str(token.agency_id),
-            agency_id=token.agency_id,
-            detail=f"{token.role.value} token {token.prefix} revoked",
-            agent=_agent(who),
-        )
+        token_service.revoke_token(session, token_id, utcnow(), _agent(who))
     return RedirectResponse("/console/security/tokens", status_code=303)
 
 
