@@ -20,9 +20,8 @@ from preserve.catalog.models import Role
 from preserve.runtime import Runtime
 from preserve.settings import Settings
 from preserve.trust.tokens import create_token
-from support.databases import throwaway_database
-
-PG_ENV = "PRESERVE_TEST_DATABASE_URL"
+from support.databases import PG_ENV, throwaway_database
+from support.profiles import write_profile
 
 
 @pytest.fixture(scope="session")
@@ -48,37 +47,6 @@ def database_url(request, tmp_path: Path, postgres_database: str | None) -> str:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return postgres_database
-
-
-def write_profile(directory: Path, stores_root: Path, name: str = "local") -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}.toml"
-    path.write_text(
-        f"""
-name = "{name}"
-[policy]
-min_copies = 2
-min_sites = 2
-min_media = 2
-audit_interval_days = 30
-
-[[targets]]
-name = "site-a-disk"
-kind = "filesystem"
-site = "site-a"
-media = "disk"
-root = "{stores_root / "site-a-disk"}"
-
-[[targets]]
-name = "site-b-nas"
-kind = "filesystem"
-site = "site-b"
-media = "nas"
-root = "{stores_root / "site-b-nas"}"
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import bagit
 import httpx
 import pytest
 
-from conftest import write_profile
+from support.profiles import write_profile
 from support.records import metadata
 from support.server import Server, cli_env, run_cli
 

@@ -13,7 +13,6 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from conftest import write_profile
 from preserve.catalog.models import Role
 from preserve.jobs.worker import drain
 from support.hostile import (
@@ -31,6 +30,7 @@ from support.hostile import (
     zip_of,
 )
 from support.http import auth
+from support.profiles import write_profile
 from support.records import form, metadata
 from support.server import Server, cli_env, run_cli
 

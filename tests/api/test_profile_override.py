@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import write_profile
 from preserve.catalog.models import Role, Sip
 from preserve.catalog.repository import events_for
 from preserve.jobs.worker import drain
 from support.http import auth
+from support.profiles import write_profile
 from support.records import form, metadata
 
 

@@ -182,9 +182,9 @@ def test_the_tick_runs_inside_preserve_serve(tmp_path, database_url):
     import httpx
     from sqlalchemy import create_engine, func, update
 
-    from conftest import write_profile
     from preserve.catalog.models import FixityCheck
     from preserve.catalog.types import utcnow
+    from support.profiles import write_profile
     from support.records import form, metadata
     from support.server import Server, cli_env, run_cli
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PG_ENV, write_profile
 from preserve.client import Client, DigestMismatch, NotFound, ReceiptInvalid, Unauthorized
 from preserve.client import receipts as client_receipts
-from support.databases import throwaway_database
+from support.databases import PG_ENV, throwaway_database
+from support.profiles import write_profile
 from support.records import MINIMAL_PDF, metadata
 from support.server import Server, cli_env, run_cli
 

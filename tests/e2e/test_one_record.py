@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import write_profile
+from support.profiles import write_profile
 from support.records import MINIMAL_PDF, form, metadata
 from support.server import Server, cli_env, run_cli
 

@@ -9,6 +9,9 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+PG_ENV = "PRESERVE_TEST_DATABASE_URL"
+"""Names the PostgreSQL server the tests make their throwaway databases on."""
+
 
 @contextmanager
 def throwaway_database(admin_url: str, prefix: str) -> Iterator[str]:

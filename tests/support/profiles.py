@@ -1,4 +1,5 @@
-"""A storage profile with one disk target and one S3 target, as tests and benches use it."""
+"""Storage profiles as tests and benches use them: two filesystem targets on two sites and
+two media (:func:`write_profile`, what most tests use), or one disk target and one S3 target."""
 
 from __future__ import annotations
 
@@ -51,3 +52,34 @@ secret_key_env = "{secret_env}"
         encoding="utf-8",
     )
     return folder
+
+
+def write_profile(directory: Path, stores_root: Path, name: str = "local") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.toml"
+    path.write_text(
+        f"""
+name = "{name}"
+[policy]
+min_copies = 2
+min_sites = 2
+min_media = 2
+audit_interval_days = 30
+
+[[targets]]
+name = "site-a-disk"
+kind = "filesystem"
+site = "site-a"
+media = "disk"
+root = "{stores_root / "site-a-disk"}"
+
+[[targets]]
+name = "site-b-nas"
+kind = "filesystem"
+site = "site-b"
+media = "nas"
+root = "{stores_root / "site-b-nas"}"
+""",
+        encoding="utf-8",
+    )
+    return path

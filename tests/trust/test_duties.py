@@ -52,7 +52,7 @@ def test_only_the_auditor_reads_and_verifies_the_log_over_the_api(rt, client, ma
 
 
 def test_issuing_a_token_on_the_command_line_is_a_chained_event(tmp_path, database_url):
-    from conftest import write_profile
+    from support.profiles import write_profile
     from support.server import cli_env, run_cli
 
     write_profile(tmp_path / "profiles", tmp_path / "stores")

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conftest import write_profile
 from preserve.access.restore import restore_aip
 from preserve.aip import bag
 from preserve.aip.layout import aip_prefix
@@ -22,6 +21,7 @@ from preserve.jobs.tasks.audit import audit_all
 from preserve.jobs.worker import drain
 from preserve.trust.keyring import Keyring
 from preserve.trust.signing import SM2_ALGORITHM, Signature, sign, verify
+from support.profiles import write_profile
 from support.records import MINIMAL_PDF, form, metadata
 from support.server import cli_env, run_cli
 
