@@ -63,7 +63,6 @@ def sip_files(count: int) -> list[tuple[str, bytes]]:
 def ingest_once(work: Path, files: list[tuple[str, bytes]], validate: bool, workers: int) -> float:
     from fastapi.testclient import TestClient
 
-    from conftest import write_profile
     from preserve.api.app import create_app
     from preserve.catalog.db import upgrade
     from preserve.catalog.models import Role
@@ -72,6 +71,7 @@ def ingest_once(work: Path, files: list[tuple[str, bytes]], validate: bool, work
     from preserve.runtime import Runtime
     from preserve.settings import Settings
     from preserve.trust.tokens import create_token
+    from support.profiles import write_profile
     from support.records import form, metadata
 
     write_profile(work / "profiles", work / "stores")
