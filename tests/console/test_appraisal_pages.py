@@ -109,8 +109,10 @@ def test_officer_proposal_rejected_by_appraiser(rt, client, make_token):
     aip = record(rt, client, make_token)
     set_clock(rt, AFTER_DUE)
     as_(client, make_token("archive", Role.OFFICER))
-    batch = _propose(client, aip)
     home = client.get("/console/").text
+    nul = {"csrf_token": csrf(home), "aip": aip, "decision": "destroy", "reason": "r"}
+    assert client.post("/console/appraisals", data={**nul, "note": "a\x00b"}).status_code == 422
+    batch = _propose(client, aip)
     assert client.post("/console/appraisals", data={"aip": aip}).status_code == 403  # no CSRF
     not_approver = client.post(
         f"/console/appraisals/{batch}/approve", data={"csrf_token": csrf(home)}
@@ -118,6 +120,8 @@ def test_officer_proposal_rejected_by_appraiser(rt, client, make_token):
     assert not_approver.status_code == 403 and 'id="refusal"' in not_approver.text
     as_(client, make_token("archive", Role.APPRAISER))
     page = client.get(f"/console/appraisals/{batch}").text
+    nul = {"csrf_token": csrf(page), "reason": "a\x00b"}
+    assert client.post(f"/console/appraisals/{batch}/reject", data=nul).status_code == 422
     rejected = client.post(
         f"/console/appraisals/{batch}/reject",
         data={"csrf_token": csrf(page), "reason": "keep it"},
@@ -135,6 +139,8 @@ def test_hostile_proposals_are_clean_4xx(rt, client, make_token):
     token = csrf(client.get("/console/").text)
     cases = [
         {"aip": aip, "decision": "destroy", "reason": "early"},  # not due
+        {"aip": aip, "decision": "destroy", "reason": "early", "note": "a\x00b"},
+        {"aip": aip, "decision": "destroy", "reason": "a\x00b"},
         {"aip": "00000000-0000-0000-0000-000000000000", "decision": "destroy", "reason": "r"},
         {"aip": "x\x00y", "decision": "destroy", "reason": "r"},
         {"aip": aip, "decision": "burn", "reason": "r"},

@@ -23,7 +23,7 @@ from preserve.disposal import destruction_list as dlist
 from preserve.disposal import repository as repo
 from preserve.disposal.clock import now_or
 from preserve.disposal.due import due_records
-from preserve.errors import PreserveError
+from preserve.errors import InvalidInput, PreserveError
 from preserve.runtime import Runtime
 
 router = APIRouter(prefix="/console/appraisals", include_in_schema=False)
@@ -31,6 +31,12 @@ _STAFF = Depends(allow(*APPRAISAL))
 _PROPOSER = Depends(allow(Role.OFFICER, Role.ADMIN))
 _CHOICES = ("destroy", "extend", "permanent")
 _MAX_TEXT = 2000
+
+
+def _no_nul(form) -> None:
+    """PostgreSQL refuses NUL in text: such a form is bad input, never a 500."""
+    if any("\x00" in str(value) for _, value in form.multi_items()):
+        raise InvalidInput("a form value holds a NUL character")
 
 
 class ListFormat(StrEnum):
@@ -89,6 +95,7 @@ def batch_page(request: Request, batch_id: str, who: Viewer = _STAFF) -> Respons
 @router.post("")
 def propose(request: Request, who: Viewer = _PROPOSER, form=Depends(checked_form)) -> Response:
     """A batch from the due list's checked records, one decision and one reason for all."""
+    _no_nul(form)
     decision = str(form.get("decision") or "")
     reason = str(form.get("reason") or "")[:_MAX_TEXT]
     retention = str(form.get("retention") or "").strip() or None
@@ -134,6 +141,7 @@ def approve(request: Request, batch_id: str, who: Viewer = _STAFF, _form=Depends
 
 @router.post("/{batch_id}/reject")
 def reject(request: Request, batch_id: str, who: Viewer = _STAFF, form=Depends(checked_form)):
+    _no_nul(form)
     reason = str(form.get("reason") or "")[:_MAX_TEXT]
     rt = runtime_of(request)
     try:
