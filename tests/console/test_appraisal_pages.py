@@ -153,3 +153,21 @@ def test_hostile_proposals_are_clean_4xx(rt, client, make_token):
         assert 400 <= answer.status_code < 500, (data, answer.status_code, answer.text[:300])
     assert client.get("/console/appraisals/no-such-batch").status_code == 404
     assert client.get("/console/appraisals/a%00b").status_code == 404
+
+
+def test_extend_from_the_due_list_applies_on_approval(rt, client, make_token):
+    aip = record(rt, client, make_token)
+    set_clock(rt, AFTER_DUE)
+    as_(client, make_token("archive", Role.OFFICER))
+    page = client.get("/console/appraisals").text
+    data = {"csrf_token": csrf(page), "aip": aip, "decision": "extend", "reason": "still used"}
+    made = client.post("/console/appraisals", data={**data, "retention": "30y"})
+    assert made.status_code == 200, made.text[:500]  # followed to the batch page
+    batch = str(made.url).rsplit("/", 1)[1]
+    assert "10y → 30y" in made.text
+    as_(client, make_token("archive", Role.APPRAISER))
+    token = csrf(client.get(f"/console/appraisals/{batch}").text)
+    client.post(f"/console/appraisals/{batch}/approve", data={"csrf_token": token})
+    page = client.get(f"/console/appraisals/{batch}").text
+    assert state_of(page) == "已完成" and "已生效" in page
+    assert f'value="{aip}"' not in client.get("/console/appraisals").text  # no longer due
