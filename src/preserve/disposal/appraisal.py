@@ -176,11 +176,11 @@ def _checked(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise InvalidInput("each decision is an object")
     aip_id, decision, reason = raw.get("aip_id"), raw.get("decision"), raw.get("reason")
-    if not isinstance(aip_id, str) or not 1 <= len(aip_id) <= 64:
+    if not isinstance(aip_id, str) or not 1 <= len(aip_id) <= 64 or "\x00" in aip_id:
         raise InvalidInput("each decision names an 'aip_id'")
     if decision not in DECISIONS:
         raise InvalidInput(f"'decision' must be one of {', '.join(DECISIONS)}")
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000 or "\x00" in reason:
         raise InvalidInput("each decision needs a 'reason' (1..2000 characters)")
     retention = raw.get("retention")
     if decision == "extend":

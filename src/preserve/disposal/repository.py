@@ -62,6 +62,8 @@ def open_decisions_for(
 
 
 def get_appraisal(session: Session, appraisal_id: str, *, lock: bool = False) -> Appraisal:
+    if "\x00" in appraisal_id:  # PostgreSQL refuses NUL in text: such an id names nothing
+        raise NotFound(f"no appraisal {appraisal_id!r}")
     stmt = (
         select(Appraisal)
         .where(Appraisal.id == appraisal_id)

@@ -158,3 +158,9 @@ def catalogues_naming(session: Session, aip_id: str) -> list[PublishedCatalogue]
     the caller drops only entries whose id is exactly it)."""
     stmt = select(PublishedCatalogue).where(PublishedCatalogue.document.contains(aip_id))
     return list(session.scalars(stmt))
+
+
+def list_openings(session: Session, limit: int = 200) -> list[Opening]:
+    """The latest openings first (the console's list)."""
+    stmt = select(Opening).order_by(Opening.created_at.desc(), Opening.id).limit(limit)
+    return list(session.scalars(stmt))

@@ -23,6 +23,9 @@ OFFICERS = (Role.OFFICER, Role.ADMIN)
 OPS = (Role.OPS, Role.ADMIN)
 AUDITORS = (Role.AUDITOR,)
 SECURITY = (Role.SECURITY,)
+# issue 15 (disposal) and 16 (opening review): the same roles as /v1/appraisals, /v1/openings
+APPRAISAL = (Role.OFFICER, Role.APPRAISER, Role.ADMIN)
+OPENING = (Role.OFFICER, Role.SECURITY, Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ register(NavItem("/console/records", "Records", READERS, 30))
 register(NavItem("/console/sips", "Submissions", READERS, 40))
 register(NavItem("/console/ops/storage", "Storage", OPS, 50))
 register(NavItem("/console/ops/jobs", "Job queue", OPS, 55))
+register(NavItem("/console/appraisals", "Appraisal", APPRAISAL, 60))
+register(NavItem("/console/openings", "Opening review", OPENING, 65))
 register(NavItem("/console/audit/log", "Event log", AUDITORS, 70))
 register(NavItem("/console/security/tokens", "Tokens", SECURITY, 80))
 register(NavItem("/console/security/keys", "Keys", SECURITY, 85))
