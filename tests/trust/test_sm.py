@@ -196,7 +196,10 @@ def test_a_changed_sm3_manifest_byte_is_caught_by_both_tag_manifests(rt, guomi_a
 
     found = outcomes(rt)["site-b-nas"]
     assert (guomi.SM3_MANIFEST, "sha256") in found
-    assert any(p == guomi.SM3_TAGMANIFEST and "does not match" in d for p, d in _raw(rt))
+    assert any(
+        p == guomi.SM3_TAGMANIFEST and d.startswith(f"{guomi.SM3_MANIFEST} has sm3")
+        for p, d in _raw(rt)
+    )
 
 
 def _raw(rt):
@@ -217,15 +220,16 @@ def test_an_sm2_signature_by_a_foreign_key_is_signature_invalid(rt, guomi_aip, t
     assert audits["site-b-nas"].outcome == AuditOutcome.OK
 
 
-def test_restore_checks_sm3_and_refuses_what_only_sm3_catches(rt, guomi_aip, tmp_path):
+def test_restore_refuses_an_sm3_side_rewritten_with_the_sm2_key_alone(rt, guomi_aip, tmp_path):
     good = restore_aip(
         rt.store("local", "site-a-disk"), guomi_aip, tmp_path / "ok", rt.trusted_keys()
     )
     assert good.files == 2
     assert (tmp_path / "ok" / "附件" / "说明.txt").read_bytes() == FILES["附件/说明.txt"]
 
-    # An insider who holds only the SM2 key rewrites the SM3 side: the sha256 side still
-    # verifies, the SM3 check of the restored bytes does not.
+    # An insider who holds only the SM2 key rewrites the SM3 side and signs it again: the SM2
+    # signature verifies, but the whole-bag check finds the SM3 files differ from what the
+    # signed sha256 tag manifest lists, before a byte is restored.
     root = replica(rt, guomi_aip, "site-b-nas")
     entries = parse_manifest((root / guomi.SM3_MANIFEST).read_bytes())
     entries["data/docs/notice.pdf"] = "0" * 64
@@ -237,7 +241,7 @@ def test_restore_checks_sm3_and_refuses_what_only_sm3_catches(rt, guomi_aip, tmp
     resigned = sign(rt.keyring.sm2_key(), tagmanifest, guomi.SM3_TAGMANIFEST)
     (root / guomi.SM2_SIGNATURE).write_bytes(resigned.to_json())
 
-    with pytest.raises(IntegrityError, match=r"data/docs/notice\.pdf has sm3"):
+    with pytest.raises(IntegrityError, match=r"manifest-sm3\.txt does not match the signed tag"):
         restore_aip(rt.store("local", "site-b-nas"), guomi_aip, tmp_path / "bad", rt.trusted_keys())
     assert not (tmp_path / "bad").exists()
     assert not list(tmp_path.glob(".bad.partial-*"))
