@@ -10,7 +10,7 @@ check 3-4 asks for proof that the file opens, and a file that a validator cannot
 within its cap has not given it (the profile still decides whether that rejects the SIP).
 
 Children outlive one call: those that finished cleanly wait, idle, for the next SIP with the
-same caps (at most :data:`KEEP_IDLE`), because starting one (a process and the imports of
+same caps (at most :data:`KEEP_IDLE` in all), because starting one (a process and the imports of
 every validator) cost a third of a small SIP's time in the worker. A child that overran or
 died is never reused.
 
@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 Runner = Callable[[Item, Limits], Validation]
 READY = "ready"
 START_SECONDS = 120  # for a child to start (imports on a loaded machine), outside any file's cap
-KEEP_IDLE = 4  # idle children kept per set of caps, for the next call
-_idle: dict[tuple[Limits, Runner], list[_Child]] = {}
+KEEP_IDLE = 4  # idle children kept in all (whatever their caps), for the next call
+_idle: list[tuple[tuple[Limits, Runner], _Child]] = []  # oldest first
 _idle_lock = threading.Lock()
 
 
@@ -144,25 +144,28 @@ def validate_many(
 
 
 def _take(context, limits: Limits, runner: Runner) -> _Child:
-    """An idle child with these caps, or a new one."""
+    """An idle child with these caps (the last one kept), or a new one."""
     with _idle_lock:
-        idle = _idle.get((limits, runner), [])
-        while idle:
-            child = idle.pop()
-            if child.process.is_alive():
-                return child
-            child.stop(kill=True)
+        for n in range(len(_idle) - 1, -1, -1):
+            key, child = _idle[n]
+            if key == (limits, runner):
+                del _idle[n]
+                if child.process.is_alive():
+                    return child
+                child.stop(kill=True)
     return _Child(context, limits, runner)
 
 
 def _put_back(child: _Child, limits: Limits, runner: Runner) -> None:
-    """Keep a child that is alive and owes no answer for the next call; stop the rest."""
+    """Keep a child that is alive and owes no answer for the next call, making room by
+    stopping the child kept longest; stop the rest."""
     if child.index is None and child.ready and child.process.is_alive():
         with _idle_lock:
-            idle = _idle.setdefault((limits, runner), [])
-            if len(idle) < KEEP_IDLE:
-                idle.append(child)
-                return
+            _idle.append(((limits, runner), child))
+            evicted = _idle.pop(0)[1] if len(_idle) > KEEP_IDLE else None
+        if evicted is not None:
+            evicted.stop()
+        return
     child.stop(kill=child.index is not None)
 
 
