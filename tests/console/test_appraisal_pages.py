@@ -3,34 +3,15 @@ the proposer refused, an appraiser's approval changing the batch, CSRF, the dest
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from disposal.disposal_support import AFTER_DUE, BEFORE_DUE, record, set_clock
 from preserve.catalog.models import Role
 from preserve.jobs.worker import drain
+from support.console_forms import as_, csrf, state_of
 
 ALL_ROLES = list(Role)
 STAFF = {Role.OFFICER, Role.APPRAISER, Role.ADMIN}
-
-
-def as_(client, token: str) -> None:
-    client.cookies.clear()
-    answer = client.post("/console/login", data={"token": token}, follow_redirects=False)
-    assert answer.status_code == 303, answer.text
-
-
-def csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
-    assert found, "no csrf_token in the page"
-    return found.group(1)
-
-
-def state_of(html: str) -> str:
-    found = re.search(r'<dd id="state">([^<]*)</dd>', html)
-    assert found, html[:500]
-    return found.group(1)
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)

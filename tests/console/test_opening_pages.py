@@ -9,29 +9,12 @@ import re
 import pytest
 
 from preserve.catalog.models import Role
+from support.console_forms import as_, csrf, state_of
 from support.ingest import ingest
 from support.opening import text_pdf
 
 STAFF = {Role.OFFICER, Role.SECURITY, Role.ADMIN}
 OLD = {"date": "1990-05-01", "year": "1990"}
-
-
-def as_(client, token: str) -> None:
-    client.cookies.clear()
-    answer = client.post("/console/login", data={"token": token}, follow_redirects=False)
-    assert answer.status_code == 303, answer.text
-
-
-def csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
-    assert found, "no csrf_token in the page"
-    return found.group(1)
-
-
-def state_of(html: str) -> str:
-    found = re.search(r'<dd id="state">([^<]*)</dd>', html)
-    assert found, html[:500]
-    return found.group(1)
 
 
 def _aip(rt, client, make_token, code: str, **meta) -> str:

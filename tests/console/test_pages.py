@@ -9,22 +9,13 @@ import pytest
 
 from preserve.api.console import nav
 from preserve.catalog.models import Role
+from support.console_forms import csrf, sign_in
 
 PAGES = [item.path for item in nav.for_role(Role.ADMIN)] + [
     "/console/audit/log",
     "/console/security/tokens",
     "/console/security/keys",
 ]
-
-
-def sign_in(client, token: str):
-    return client.post("/console/login", data={"token": token}, follow_redirects=False)
-
-
-def csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
-    assert found, "no csrf_token in the page"
-    return found.group(1)
 
 
 def test_login_form_and_bad_token(client):
@@ -137,7 +128,6 @@ def test_docs_pages_reference_no_external_url(client):
 
 def test_every_label_has_its_chinese():
     """Every message id in the templates and the navigation is in the Chinese catalog."""
-    import re
     from importlib.resources import files
 
     from preserve.api.console import i18n

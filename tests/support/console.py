@@ -18,6 +18,7 @@ import pytest
 
 from preserve.catalog.models import Role
 from support.http import wait_for
+from support.profiles import write_profile
 from support.records import MINIMAL_PDF, form, metadata
 from support.server import Server, cli_env, run_cli
 
@@ -54,7 +55,7 @@ def site(request, tmp_path_factory, postgres_database) -> Iterator[Site]:
         if postgres_database is None:
             pytest.skip("PRESERVE_TEST_DATABASE_URL not set: PostgreSQL cases skipped")
         url = _fresh_schema(postgres_database)
-    _write_profile(root / "profiles", root / "stores")
+    write_profile(root / "profiles", root / "stores")
     env = cli_env(root / "var", url, root / "profiles")
     server = Server(env, root)
     try:
@@ -127,19 +128,3 @@ def sign_in(page, site: Site, role: Role) -> None:
     page.fill("input[name=token]", site.tokens[role])
     page.click("form.login button[type=submit]")
     page.wait_for_url(f"{site.url}/console/")
-
-
-def _write_profile(directory: Path, stores: Path) -> None:
-    """Two targets on two sites and media, as tests/conftest.py's ``write_profile``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    targets = "".join(
-        f'[[targets]]\nname = "{name}"\nkind = "filesystem"\nsite = "{site}"\n'
-        f'media = "{media}"\nroot = "{stores / name}"\n\n'
-        for name, site, media in (
-            ("site-a-disk", "site-a", "disk"),
-            ("site-b-nas", "site-b", "nas"),
-        )
-    )
-    policy = "min_copies = 2\nmin_sites = 2\nmin_media = 2\naudit_interval_days = 30\n"
-    text = f'name = "local"\n[policy]\n{policy}\n{targets}'
-    (directory / "local.toml").write_text(text, encoding="utf-8")
