@@ -21,14 +21,16 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from search import NOW, load_postgres, p95
 
 from preserve.catalog.db import make_engine, upgrade
 from preserve.catalog.models import Role
+from support.databases import throwaway_database
+from support.profiles import write_profile
 
 GOAL = 0.300
 TARGETS = (("site-a-disk", "site-a", "disk"), ("site-b-nas", "site-b", "nas"))
@@ -70,16 +72,6 @@ def add_replicas_and_checks(url: str, n: int) -> None:
     engine.dispose()
 
 
-def write_profile(directory: Path) -> None:
-    body = "".join(
-        f'[[targets]]\nname = "{t}"\nkind = "filesystem"\nsite = "{s}"\nmedia = "{m}"\n'
-        f'root = "{directory / t}"\n\n'
-        for t, s, m in TARGETS
-    )
-    policy = "min_copies = 2\nmin_sites = 2\nmin_media = 2\naudit_interval_days = 30\n"
-    (directory / "local.toml").write_text(f'name = "local"\n[policy]\n{policy}\n{body}')
-
-
 def measure(url: str, runs: int) -> None:
     from fastapi.testclient import TestClient
 
@@ -89,7 +81,7 @@ def measure(url: str, runs: int) -> None:
     from preserve.trust.tokens import create_token
 
     with tempfile.TemporaryDirectory() as tmp:
-        write_profile(Path(tmp))
+        write_profile(Path(tmp), Path(tmp))
         settings = Settings(
             data_dir=Path(tmp) / "var",
             database_url=url,
@@ -137,22 +129,13 @@ def main() -> None:
     parser.add_argument("--aips", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    name = f"preserve_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_database(args.pg_url, "preserve_bench") as url:
         upgrade(url)
         start = time.perf_counter()
         load_postgres(url, args.aips)
         add_replicas_and_checks(url, args.aips)
         print(f"[postgresql] loaded {args.aips} AIPs in {time.perf_counter() - start:.0f} s")
         measure(url, args.runs)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

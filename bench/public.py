@@ -24,20 +24,20 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import search as holdings_bench  # bench/search.py: the synthetic records
 
 from preserve.access.holdings.filters import Filters, resolve_sort
 from preserve.access.holdings.queries import AIPS, list_page
 from preserve.access.public_catalogue import search_page
 from preserve.catalog.db import make_engine, make_sessionmaker, upgrade
+from support.databases import throwaway_database
 
 GOAL = 0.200
 QUERIES = {
@@ -162,12 +162,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    name = f"preserve_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_database(args.pg_url, "preserve_bench") as url:
         upgrade(url)
         start = time.perf_counter()
         holdings_bench.load_postgres(url, args.records)
@@ -175,10 +170,6 @@ def main() -> None:
         print(f"[postgresql] {args.records} open records in {time.perf_counter() - start:.0f} s")
         measure_queries(url, args.runs)
         measure_server(url, args.seconds, args.threads)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
