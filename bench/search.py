@@ -73,7 +73,7 @@ def synthetic(n: int, seed: int = 7) -> Iterator[dict]:
 
 
 def rows_of(n: int):
-    """(sip row, aip row, file row) tuples in column order of the COPY/INSERT below."""
+    """(sip, aip, file, replicas) rows in column order of the COPY/INSERT below."""
     for r in synthetic(n):
         sip_id, aip_id = str(uuid.UUID(int=2 * r["i"] + 1)), str(uuid.UUID(int=2 * r["i"] + 2))
         meta = json.dumps(r["doc"], ensure_ascii=False)
@@ -129,7 +129,13 @@ def rows_of(n: int):
             "0" * 128,
             "fmt/276" if r["i"] % 3 else "fmt/43",
         )
-        yield sip, aip, file
+        # Two copies each, as the default profile keeps; one in a hundred failed its last audit.
+        failed = r["i"] % 100 == 0
+        replicas = [
+            (aip_id, target, "failed" if failed and target == "s3-b" else "verified", r["at"])
+            for target in ("disk-a", "s3-b")
+        ]
+        yield sip, aip, file, replicas
 
 
 SIP_COLS = (
@@ -143,6 +149,7 @@ AIP_COLS = (
     "retention, record_date, search_text"
 )
 FILE_COLS = "aip_id, path, size, sha256, sha512, puid"
+REPLICA_COLS = "aip_id, target, state, verified_at"
 
 
 def agencies(conn) -> None:
@@ -190,6 +197,10 @@ def _copy(cur, batch) -> None:
         with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
             for row in batch:
                 copy.write_row(row[index])
+    with cur.copy(f"COPY replicas ({REPLICA_COLS}) FROM STDIN") as copy:
+        for row in batch:
+            for replica in row[3]:
+                copy.write_row(replica)
 
 
 def load_sqlite(url: str, n: int) -> None:
@@ -221,6 +232,10 @@ def _insert(conn, batch) -> None:
             for r in batch
         ]
         raw.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", values)
+    raw.executemany(
+        f"INSERT INTO replicas ({REPLICA_COLS}) VALUES (?, ?, ?, ?)",
+        [(*rep[:3], rep[3].isoformat(" ")) for r in batch for rep in r[3]],
+    )
 
 
 def timed(fn: Callable[[], object], runs: int) -> list[float]:
