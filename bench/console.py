@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from search import NOW, load_postgres, p95
+from search import NOW, load_postgres, p95, synthetic
 
 from preserve.catalog.db import make_engine, upgrade
 from preserve.catalog.models import Role
@@ -42,14 +42,15 @@ def add_replicas_and_checks(url: str, n: int) -> None:
     try:
         cur = raw.cursor()
         cols = "aip_id, target, state, verified_at, last_audit_at, last_audit_outcome"
-        cols += ", audit_due_at, next_audit_at"
+        cols += ", audit_due_at, next_audit_at, file_count, total_bytes"
         with cur.copy(f"COPY replicas ({cols}) FROM STDIN") as copy:
-            for i in range(n):
+            for i, record in enumerate(synthetic(n)):
                 aip_id = str(uuid.UUID(int=2 * i + 2))
                 for target, _, _ in TARGETS:
                     audited = NOW - timedelta(minutes=i % 40000)
                     due = audited + timedelta(days=30)
-                    copy.write_row((aip_id, target, "verified", NOW, audited, "ok", due, due))
+                    row = (aip_id, target, "verified", NOW, audited, "ok", due, due)
+                    copy.write_row((*row, 1, record["size"]))
         cols = "aip_id, target, checked_at, outcome, files_checked, bytes_read, detail"
         cols += ", resolution, resolved_at, repair_source"
         with cur.copy(f"COPY fixity_checks ({cols}) FROM STDIN") as copy:
@@ -132,7 +133,7 @@ def main() -> None:
     with throwaway_database(args.pg_url, "preserve_bench") as url:
         upgrade(url)
         start = time.perf_counter()
-        load_postgres(url, args.aips)
+        load_postgres(url, args.aips, targets=())
         add_replicas_and_checks(url, args.aips)
         print(f"[postgresql] loaded {args.aips} AIPs in {time.perf_counter() - start:.0f} s")
         measure(url, args.runs)

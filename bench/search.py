@@ -40,6 +40,7 @@ from preserve.catalog.db import make_engine, make_sessionmaker, upgrade
 TOPICS = ["档案", "财务", "人事", "基建", "科研", "会计", "文书", "统计", "审计", "教育"]
 WORDS = ["annual", "report", "budget", "minutes", "policy", "survey", "contract", "permit"]
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
+TARGETS = ("disk-a", "s3-b")
 GOALS = {"page": 0.050, "search": 0.200, "stats": 2.0}
 
 
@@ -72,7 +73,7 @@ def synthetic(n: int, seed: int = 7) -> Iterator[dict]:
         }
 
 
-def rows_of(n: int):
+def rows_of(n: int, targets: tuple[str, ...] = TARGETS):
     """(sip, aip, file, replicas) rows in column order of the COPY/INSERT below."""
     for r in synthetic(n):
         sip_id, aip_id = str(uuid.UUID(int=2 * r["i"] + 1)), str(uuid.UUID(int=2 * r["i"] + 2))
@@ -132,8 +133,15 @@ def rows_of(n: int):
         # Two copies each, as the default profile keeps; one in a hundred failed its last audit.
         failed = r["i"] % 100 == 0
         replicas = [
-            (aip_id, target, "failed" if failed and target == "s3-b" else "verified", r["at"])
-            for target in ("disk-a", "s3-b")
+            (
+                aip_id,
+                target,
+                "failed" if failed and target == targets[-1] else "verified",
+                r["at"],
+                1,
+                r["size"],
+            )
+            for target in targets
         ]
         yield sip, aip, file, replicas
 
@@ -149,7 +157,7 @@ AIP_COLS = (
     "retention, record_date, search_text"
 )
 FILE_COLS = "aip_id, path, size, sha256, sha512, puid"
-REPLICA_COLS = "aip_id, target, state, verified_at"
+REPLICA_COLS = "aip_id, target, state, verified_at, file_count, total_bytes"
 
 
 def agencies(conn) -> None:
@@ -160,7 +168,7 @@ def agencies(conn) -> None:
         )
 
 
-def load_postgres(url: str, n: int) -> None:
+def load_postgres(url: str, n: int, targets: tuple[str, ...] = TARGETS) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
         agencies(conn)
@@ -170,7 +178,7 @@ def load_postgres(url: str, n: int) -> None:
     try:
         cur = raw.cursor()
         batch: list = []
-        for row in rows_of(n):
+        for row in rows_of(n, targets):
             batch.append(row)
             if len(batch) == 50_000:
                 _copy(cur, batch)
@@ -233,8 +241,8 @@ def _insert(conn, batch) -> None:
         ]
         raw.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", values)
     raw.executemany(
-        f"INSERT INTO replicas ({REPLICA_COLS}) VALUES (?, ?, ?, ?)",
-        [(*rep[:3], rep[3].isoformat(" ")) for r in batch for rep in r[3]],
+        f"INSERT INTO replicas ({REPLICA_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
+        [(*rep[:3], rep[3].isoformat(" "), *rep[4:]) for r in batch for rep in r[3]],
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -47,6 +48,19 @@ class Base(DeclarativeBase):
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def _size_of_aip(column: str):
+    """A replica's default ``file_count``/``total_bytes``: its AIP's, read as the row is
+    inserted. An AIP never changes size, so the copy carries it and holdings per target are
+    summed from one index of ``replicas`` instead of a join over every AIP."""
+
+    def default(context) -> int:
+        aip_id = context.get_current_parameters()["aip_id"]
+        aips = Base.metadata.tables["aips"]
+        return context.connection.scalar(select(aips.c[column]).where(aips.c.id == aip_id))
+
+    return default
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -239,6 +253,7 @@ class Replica(Base):
         UniqueConstraint("aip_id", "target"),
         Index("ix_replicas_next_audit", "target", "next_audit_at"),
         Index("ix_replicas_audit_due", "target", "audit_due_at"),
+        Index("ix_replicas_holdings", "state", "target", *_SIZES),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     aip_id: Mapped[str] = mapped_column(ForeignKey("aips.id"))
@@ -252,6 +267,8 @@ class Replica(Base):
     audit_due_at: Mapped[datetime | None]
     next_audit_at: Mapped[datetime | None]
     restore_requested_at: Mapped[datetime | None]
+    file_count: Mapped[int] = mapped_column(Integer, default=_size_of_aip("file_count"))
+    total_bytes: Mapped[int] = mapped_column(BigInteger, default=_size_of_aip("total_bytes"))
     aip: Mapped[Aip] = relationship(back_populates="replicas")
 
 

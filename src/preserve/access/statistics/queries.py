@@ -69,8 +69,11 @@ def _grouped(by: By, scoped: bool) -> Select:
             stmt = stmt.join(Aip, Aip.id == File.aip_id)
         return stmt.group_by(File.puid)
     if by is By.TARGET:
-        stmt = _sum(Replica.target, Aip).join(Replica, Replica.aip_id == Aip.id)
-        return stmt.where(Replica.state == ReplicaState.VERIFIED).group_by(Replica.target)
+        # ix_replicas_holdings answers this alone (a copy carries its AIP's sizes)
+        stmt = _sum(Replica.target, Replica).where(Replica.state == ReplicaState.VERIFIED)
+        if scoped:
+            stmt = stmt.join(Aip, Aip.id == Replica.aip_id)
+        return stmt.group_by(Replica.target)
     key: ColumnElement = getattr(Aip, by.value)
     return _sum(key, Aip).group_by(key)
 
