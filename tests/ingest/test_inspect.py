@@ -4,13 +4,15 @@ process pool production runs (``identify_workers`` defaults to 2): the same answ
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 from inspect_samples import SAMPLES
 
+from preserve.ingest import pool
 from preserve.ingest.inspect import inspect_many
-from preserve.ingest.pool import fan_out
+from preserve.ingest.pool import fan_out, shutdown_kept_pools
 
 
 def _items(tmp_path: Path, copies: int = 2) -> list[tuple[Path, str]]:
@@ -51,3 +53,28 @@ def test_workers_above_one_run_in_other_processes():
     assert os.getpid() not in set(fan_out(_pid, range(40), 2, serial_up_to=8))
     assert fan_out(_pid, range(8), 2, serial_up_to=8) == [os.getpid()] * 8
     assert fan_out(_pid, range(40), 1) == [os.getpid()] * 40
+
+
+def test_a_kept_pool_serves_the_next_call_and_a_dead_worker_is_replaced():
+    try:
+        first = set(fan_out(_pid, range(40), 2, keep="test-pool"))
+        assert os.getpid() not in first
+        assert set(fan_out(_pid, range(40), 2, keep="test-pool")) <= first  # no new processes
+
+        processes = set(pool._kept[("test-pool", 2)]._processes)  # however many it started
+        assert first <= processes
+        for pid in processes:  # they die (killed, out of memory) while the pool waits
+            os.kill(pid, signal.SIGKILL)
+        again = set(fan_out(_pid, range(40), 2, keep="test-pool"))  # the broken pool replaced
+        assert again and not again & processes
+    finally:
+        shutdown_kept_pools()
+
+
+def test_at_most_two_pools_are_kept_the_least_recently_used_stopped():
+    try:
+        for key in ("a", "b", "a", "c"):
+            fan_out(_pid, range(20), 2, keep=key)
+        assert [key for key, _ in pool._kept] == ["a", "c"]
+    finally:
+        shutdown_kept_pools()

@@ -49,6 +49,7 @@ def inspect_many(
         items,
         workers,
         initializer=functools.partial(formats.init_worker, engines),
+        keep=("inspect", engines),
         serial_up_to=8,
         chunks_per_worker=8,
     )

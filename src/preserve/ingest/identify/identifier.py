@@ -202,6 +202,7 @@ def identify_many(
         items,
         workers,
         initializer=functools.partial(init_worker, engines),
+        keep=("identify", engines),
     )
     for result in results:
         if result.error:
