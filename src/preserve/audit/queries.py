@@ -10,13 +10,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, case, distinct, func, literal, select
+from sqlalchemy import Select, case, delete, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from preserve.audit.repository import OPEN
 from preserve.catalog.models import (
     Aip,
     Alert,
+    DashboardSnapshot,
     FixityCheck,
     FixityDaily,
     Job,
@@ -314,3 +315,25 @@ def recent_repairs(session: Session, limit: int = 20) -> list[FixityCheck]:
 def recent_alerts(session: Session, limit: int = 20) -> list[Alert]:
     stmt = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
     return list(session.scalars(stmt))
+
+
+def latest_snapshot(session: Session) -> DashboardSnapshot | None:
+    """The dashboard snapshot taken last (by its time), if any."""
+    stmt = select(DashboardSnapshot).order_by(
+        DashboardSnapshot.taken_at.desc(), DashboardSnapshot.id.desc()
+    )
+    return session.scalar(stmt.limit(1))
+
+
+def save_snapshot(session: Session, taken_at: datetime, figures: dict) -> DashboardSnapshot:
+    """Store a new snapshot and drop the others: only the latest is read."""
+    row = DashboardSnapshot(taken_at=taken_at, figures=figures)
+    session.add(row)
+    session.flush()
+    session.execute(delete(DashboardSnapshot).where(DashboardSnapshot.id != row.id))
+    return row
+
+
+def snapshot_time(session: Session) -> datetime | None:
+    """When the latest dashboard snapshot was taken (for /metrics: one index lookup)."""
+    return session.scalar(select(func.max(DashboardSnapshot.taken_at)))
