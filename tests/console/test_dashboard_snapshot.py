@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from preserve.audit import queries
-from preserve.audit.dashboard import Figures, figures, latest_figures, take_snapshot
+from preserve.audit.dashboard import Figures, Holding, figures, latest_figures, take_snapshot
 from preserve.audit.render_html import local_time
 from preserve.audit.targets import target_policies
 from preserve.catalog.models import DashboardSnapshot, Replica, ReplicaState, Role
@@ -76,7 +76,16 @@ def test_the_scheduler_counts_every_minute_and_the_page_shows_the_latest(rt, cli
 
     later = T0 + timedelta(seconds=61)
     assert "audit.dashboard" in tick(rt, later)
-    assert _stored(rt) == _live(rt, later)
+    kept = _stored(rt)
+    assert kept == _live(rt, later)
+    a, b = Holding("site-a-disk", 4, 100 + 101 + 102 + 103), Holding("site-b-nas", 3, 303)
+    assert kept.by_target == [a, b]
+    assert kept.by_site == [Holding("site-a", a.copies, a.bytes), Holding("site-b", 3, 303)]
+    assert kept.by_medium == [Holding("disk", a.copies, a.bytes), Holding("nas", 3, 303)]
+    assert [(t.target, t.replicas, t.never_audited) for t in kept.coverage] == [
+        ("site-a-disk", 4, 4),
+        ("site-b-nas", 3, 3),
+    ]
     page = client.get("/console/dashboard").text
     assert _shown(page) == {"aips": 4, "meeting": 3, "not-meeting": 1, "open-count": 0}
     assert _as_of(page) == f"统计截至 {local_time(later, zone)}"
