@@ -18,12 +18,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from preserve.audit import queries
-from preserve.audit.status import TargetStatus, audit_status
+from preserve.audit.status import TargetStatus, coverage_holdings, status_of
 from preserve.audit.targets import TargetPolicy, target_policies
 from preserve.catalog.models import Alert, FixityCheck
 from preserve.errors import ConfigurationError
 from preserve.settings import Settings
-from preserve.storage.status import storage_status
 from preserve.storage.stores import Stores
 
 log = logging.getLogger(__name__)
@@ -119,20 +118,22 @@ def figures(
     now: datetime,
     grace: timedelta,
 ) -> Figures:
-    """The aggregates, counted live."""
-    storage = storage_status(session, sorted(policies), now)
-    targets = sorted({*policies, *(t.target for t in storage.targets)})
+    """The aggregates, counted live: every target of the profiles in use, even one that holds
+    nothing yet, and every target holding a replica."""
+    held = coverage_holdings(session, policies, now)
+    targets = sorted({*policies, *held})
+    by_target = [_verified(t, held.get(t)) for t in targets]
     placements = queries.verified_target_sets(session, targets)
     refs = {profile for profile, _, _ in placements} | {stores.default_profile}
     places = _places(stores, refs)
     site: dict[str, Holding] = {}
     medium: dict[str, Holding] = {}
-    for t in storage.targets:
-        s, m = places.get(t.target, ("?", "?"))
+    for t in by_target:
+        s, m = places.get(t.key, ("?", "?"))
         for bucket, key in ((site, s), (medium, m)):
             h = bucket.setdefault(key, Holding(key))
-            h.copies += t.verified
-            h.bytes += t.verified_bytes
+            h.copies += t.copies
+            h.bytes += t.bytes
     meeting = _meeting(stores, placements, targets)
     total = queries.aip_count(session)
     return Figures(
@@ -140,11 +141,15 @@ def figures(
         aips=total,
         meeting_policy=meeting,
         not_meeting_policy=total - meeting,
-        by_target=[Holding(t.target, t.verified, t.verified_bytes) for t in storage.targets],
+        by_target=by_target,
         by_site=sorted(site.values(), key=lambda h: h.key),
         by_medium=sorted(medium.values(), key=lambda h: h.key),
-        coverage=audit_status(session, policies, now, grace).targets,
+        coverage=status_of(session, held, policies, now, grace).targets,
     )
+
+
+def _verified(target: str, held: queries.Holdings | None) -> Holding:
+    return Holding(target, held.verified, held.verified_bytes) if held else Holding(target)
 
 
 def _places(stores: Stores, refs: set[str]) -> dict[str, tuple[str, str]]:

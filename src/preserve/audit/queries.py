@@ -39,6 +39,7 @@ class Holdings:
     failed: int = 0
     never_audited: int = 0
     covered: int = 0
+    verified_bytes: int = 0
 
 
 def holdings(
@@ -47,8 +48,9 @@ def holdings(
     covered_since: dict[str, datetime] | None = None,
     default_since: datetime | None = None,
 ) -> dict[str, Holdings]:
-    """Per target: replicas, files, bytes, states; with ``default_since`` (and per-target
-    ``covered_since``), also the replicas whose last check is later (coverage as of now)."""
+    """Per target: replicas, files, bytes, states, verified bytes; with ``default_since`` (and
+    per-target ``covered_since``), also the replicas whose last check is later (coverage as of
+    now)."""
     since = None
     if default_since is not None:
         fallback = literal(default_since, UTCDateTime())
@@ -72,6 +74,7 @@ def holdings(
             func.sum(case((Replica.state == ReplicaState.FAILED, 1), else_=0)),
             func.sum(case((Replica.last_audit_at.is_(None), 1), else_=0)),
             covered,
+            func.sum(case((Replica.state == ReplicaState.VERIFIED, Aip.total_bytes), else_=0)),
         )
         .join(Aip, Aip.id == Replica.aip_id)
         .group_by(Replica.target)
@@ -79,8 +82,8 @@ def holdings(
     if target:
         stmt = stmt.where(Replica.target == target)
     return {
-        t: Holdings(int(n), int(f), int(b), int(v or 0), int(x or 0), int(u or 0), int(c or 0))
-        for t, n, f, b, v, x, u, c in session.execute(stmt)
+        t: Holdings(int(n), int(f), int(b), *(int(x or 0) for x in rest))
+        for t, n, f, b, *rest in session.execute(stmt)
     }
 
 
