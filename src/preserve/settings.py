@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     audit_cold_sample_share: float = Field(
         default=0.05, gt=0, le=1, description="Share of a cold target's replicas per interval."
     )
+    dashboard_snapshot_seconds: float = Field(
+        default=60, gt=0, description="How often the scheduler recounts the officer's dashboard."
+    )
     audit_overdue_grace_hours: float = Field(
         default=24, ge=0, description="A replica is overdue this long after its due time."
     )

@@ -1,12 +1,14 @@
 """The console in a real Chromium (Debian's, via Playwright) against a real ``preserve serve``:
 each role sees exactly its pages; an officer finds a record by 档号 and by a Chinese title word
 and downloads a file whose sha256 matches; a corrupted replica is an open failure on the
-dashboard and, after the audit repairs it, a repaired one; a cross-site post is refused; the
-session cookie has its flags; sign-out ends the session; no request leaves the origin."""
+dashboard and, after the audit repairs it, a repaired one (its counts recounted on request); a
+cross-site post is refused; the session cookie has its flags; sign-out ends the session; no
+request leaves the origin."""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -80,6 +82,7 @@ def test_corrupt_replica_open_then_repaired_on_the_dashboard(page, site: Site):
 
     sign_in(page, site, Role.OFFICER)
     page.goto(f"{site.url}/console/dashboard")
+    _recount(page, site)
     # one of the two copies failed its audit: the record no longer meets its policy
     assert page.inner_text("#meeting") == "0" and page.inner_text("#not-meeting") == "1"
     open_rows = page.locator(f"#open-failures tr.open-failure[data-aip='{site.aip_id}']")
@@ -89,7 +92,7 @@ def test_corrupt_replica_open_then_repaired_on_the_dashboard(page, site: Site):
 
     fixed = run_cli(site.env, "audit", "run", "--aip", site.aip_id, "--repair")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    page.reload()
+    _recount(page, site)
     assert page.inner_text("#meeting") == "1" and page.inner_text("#not-meeting") == "0"
     assert page.locator(f"#open-failures tr[data-aip='{site.aip_id}']").count() == 0
     repaired = page.locator(f"#repairs tr.repaired-failure[data-aip='{site.aip_id}']")
@@ -98,6 +101,16 @@ def test_corrupt_replica_open_then_repaired_on_the_dashboard(page, site: Site):
     # open and repaired are drawn differently, not both in the same red
     assert page.locator("#repairs .badge.ok").count() >= 1
     _same_origin(page, site)
+
+
+def _recount(page, site: Site) -> None:
+    """The counts are the scheduler's snapshot: ask for one now, and see its time."""
+    before = datetime.fromisoformat(page.get_attribute("#as-of time", "datetime") or "")
+    with page.expect_navigation(url=f"{site.url}/console/dashboard"):
+        page.click("#recount")
+    after = datetime.fromisoformat(page.get_attribute("#as-of time", "datetime") or "")
+    assert after > before, (before, after)
+    assert page.inner_text("#as-of").startswith("统计截至")
 
 
 def test_cookie_flags_cross_site_post_and_sign_out(page, site: Site):

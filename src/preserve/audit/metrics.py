@@ -158,6 +158,17 @@ def _gauges(
         "Replicas not yet written and verified.",
         [({}, queries.pending_replicas(session))],
     )
+    w.family(
+        "preserve_dashboard_snapshot_age_seconds",
+        "gauge",
+        "Seconds since the dashboard's counts were last taken (no sample before the first).",
+        _snapshot_age(session, now),
+    )
+
+
+def _snapshot_age(session: Session, now: datetime) -> list[tuple[dict, float]]:
+    taken = queries.snapshot_time(session)
+    return [] if taken is None else [({}, round(max(0.0, (now - taken).total_seconds()), 3))]
 
 
 def _replica_states(session: Session, targets: set[str]) -> list[tuple[dict, int]]:

@@ -10,13 +10,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, case, distinct, func, literal, select
+from sqlalchemy import Select, case, delete, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from preserve.audit.repository import OPEN
 from preserve.catalog.models import (
     Aip,
     Alert,
+    DashboardSnapshot,
     FixityCheck,
     FixityDaily,
     Job,
@@ -38,6 +39,7 @@ class Holdings:
     failed: int = 0
     never_audited: int = 0
     covered: int = 0
+    verified_bytes: int = 0
 
 
 def holdings(
@@ -46,8 +48,9 @@ def holdings(
     covered_since: dict[str, datetime] | None = None,
     default_since: datetime | None = None,
 ) -> dict[str, Holdings]:
-    """Per target: replicas, files, bytes, states; with ``default_since`` (and per-target
-    ``covered_since``), also the replicas whose last check is later (coverage as of now)."""
+    """Per target: replicas, files, bytes, states, verified bytes; with ``default_since`` (and
+    per-target ``covered_since``), also the replicas whose last check is later (coverage as of
+    now)."""
     since = None
     if default_since is not None:
         fallback = literal(default_since, UTCDateTime())
@@ -71,6 +74,7 @@ def holdings(
             func.sum(case((Replica.state == ReplicaState.FAILED, 1), else_=0)),
             func.sum(case((Replica.last_audit_at.is_(None), 1), else_=0)),
             covered,
+            func.sum(case((Replica.state == ReplicaState.VERIFIED, Aip.total_bytes), else_=0)),
         )
         .join(Aip, Aip.id == Replica.aip_id)
         .group_by(Replica.target)
@@ -78,8 +82,8 @@ def holdings(
     if target:
         stmt = stmt.where(Replica.target == target)
     return {
-        t: Holdings(int(n), int(f), int(b), int(v or 0), int(x or 0), int(u or 0), int(c or 0))
-        for t, n, f, b, v, x, u, c in session.execute(stmt)
+        t: Holdings(int(n), int(f), int(b), *(int(x or 0) for x in rest))
+        for t, n, f, b, *rest in session.execute(stmt)
     }
 
 
@@ -314,3 +318,25 @@ def recent_repairs(session: Session, limit: int = 20) -> list[FixityCheck]:
 def recent_alerts(session: Session, limit: int = 20) -> list[Alert]:
     stmt = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
     return list(session.scalars(stmt))
+
+
+def latest_snapshot(session: Session) -> DashboardSnapshot | None:
+    """The dashboard snapshot taken last (by its time), if any."""
+    stmt = select(DashboardSnapshot).order_by(
+        DashboardSnapshot.taken_at.desc(), DashboardSnapshot.id.desc()
+    )
+    return session.scalar(stmt.limit(1))
+
+
+def save_snapshot(session: Session, taken_at: datetime, figures: dict) -> DashboardSnapshot:
+    """Store a new snapshot and drop the others: only the latest is read."""
+    row = DashboardSnapshot(taken_at=taken_at, figures=figures)
+    session.add(row)
+    session.flush()
+    session.execute(delete(DashboardSnapshot).where(DashboardSnapshot.id != row.id))
+    return row
+
+
+def snapshot_time(session: Session) -> datetime | None:
+    """When the latest dashboard snapshot was taken (for /metrics: one index lookup)."""
+    return session.scalar(select(func.max(DashboardSnapshot.taken_at)))

@@ -42,8 +42,27 @@ def audit_status(
     grace: timedelta,
     target: str | None = None,
 ) -> AuditStatus:
+    held = coverage_holdings(session, policies, now, target)
+    return status_of(session, held, policies, now, grace, target)
+
+
+def coverage_holdings(
+    session: Session, policies: dict[str, TargetPolicy], now: datetime, target: str | None = None
+) -> dict[str, queries.Holdings]:
+    """Per target its holdings, ``covered`` counting the replicas checked within its interval."""
     since = {name: now - policy.interval for name, policy in policies.items()}
-    held = queries.holdings(session, target, since, now - TargetPolicy("?").interval)
+    return queries.holdings(session, target, since, now - TargetPolicy("?").interval)
+
+
+def status_of(
+    session: Session,
+    held: dict[str, queries.Holdings],
+    policies: dict[str, TargetPolicy],
+    now: datetime,
+    grace: timedelta,
+    target: str | None = None,
+) -> AuditStatus:
+    """The status from holdings already counted (:func:`coverage_holdings`)."""
     due = queries.due_now(session, now)
     late = queries.overdue(session, now - grace, target)
     failing = queries.open_failures(session, target)

@@ -426,6 +426,16 @@ class AuditPacing(Base):
     paced_until: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class DashboardSnapshot(Base):
+    """The officer dashboard's counts as the scheduler last took them (preserve.audit.dashboard):
+    counting every replica takes too long with many AIPs to do at each page view."""
+
+    __tablename__ = "dashboard_snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(index=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class ConsoleSession(Base):
     """A signed-in web console session (``preserve.trust.sessions``). Only the SHA-256 of the
     session id is kept, like a token's: a copy of this table signs no one in. The role and

@@ -17,6 +17,7 @@ from typing import Any
 from preserve.audit import alerts
 from preserve.audit import repair as repairs
 from preserve.audit.auditor import AuditOutcome, ReplicaAudit
+from preserve.audit.dashboard import take_snapshot
 from preserve.audit.repair import RepairResult
 from preserve.audit.schedule import plan_all
 from preserve.audit.service import (
@@ -64,6 +65,13 @@ def plan_audits(rt: Runtime, now: datetime) -> None:
     with rt.sessions.begin() as session:
         horizon = timedelta(seconds=rt.settings.audit_tick_seconds)
         plan_all(session, target_policies(session, rt.stores, rt.settings), now, horizon)
+
+
+@periodic("audit.dashboard", every=lambda settings: settings.dashboard_snapshot_seconds)
+def snapshot_dashboard(rt: Runtime, now: datetime) -> None:
+    """Count the officer's dashboard into a new snapshot, which its page reads."""
+    with rt.sessions.begin() as session:
+        take_snapshot(session, rt.stores, rt.settings, now)
 
 
 @periodic("audit.alerts", every=300)

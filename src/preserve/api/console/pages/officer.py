@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from preserve.api.console.auth import Viewer, allow, runtime_of
+from preserve.api.console.auth import Viewer, allow, checked_form, runtime_of
 from preserve.api.console.nav import OFFICERS
 from preserve.api.console.render import page
-from preserve.audit.dashboard import dashboard
+from preserve.audit.dashboard import dashboard, take_snapshot
 from preserve.audit.report import fixity_report
 from preserve.audit.signed import sign_report
 from preserve.audit.targets import target_policies
@@ -23,12 +23,21 @@ _OFFICER = Depends(allow(*OFFICERS))
 
 @router.get("/dashboard")
 def officer_dashboard(request: Request, who: Viewer = _OFFICER) -> Response:
+    """The counts of the latest snapshot (the scheduler's, or counted now if there is none),
+    open failures, repairs and alerts as they are now."""
     rt = runtime_of(request)
-    grace = timedelta(hours=rt.settings.audit_overdue_grace_hours)
     with rt.sessions.begin() as session:
-        policies = target_policies(session, rt.stores, rt.settings)
-        board = dashboard(session, rt.stores, policies, utcnow(), grace)
+        board = dashboard(session, rt.stores, rt.settings, utcnow())
         return page(request, "dashboard.html", {"who": who, "board": board})
+
+
+@router.post("/dashboard/refresh")
+def recount_dashboard(request: Request, who: Viewer = _OFFICER, _form=Depends(checked_form)):
+    """Count the dashboard's figures now rather than wait for the scheduler's next snapshot."""
+    rt = runtime_of(request)
+    with rt.sessions.begin() as session:
+        take_snapshot(session, rt.stores, rt.settings, utcnow())
+    return RedirectResponse("/console/dashboard", status_code=303)
 
 
 def _period(since: date | None, until: date | None) -> tuple[datetime, datetime]:
