@@ -62,7 +62,7 @@ def test_downgrade_to_base_then_upgrade_again(database_url):
 def test_replicas_made_before_0013_get_their_aips_sizes(database_url):
     """0013 copies each AIP's file count and bytes onto its replicas, so holdings per target
     (read from the replicas alone) count what was stored before the upgrade too."""
-    command.upgrade(alembic_config(database_url), "0011")
+    command.upgrade(alembic_config(database_url), "0012")
     engine = make_engine(database_url)
     try:
         with engine.begin() as conn:

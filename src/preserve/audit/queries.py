@@ -68,16 +68,14 @@ def holdings(
         select(
             Replica.target,
             func.count(),
-            func.coalesce(func.sum(Aip.file_count), 0),
-            func.coalesce(func.sum(Aip.total_bytes), 0),
+            func.coalesce(func.sum(Replica.file_count), 0),
+            func.coalesce(func.sum(Replica.total_bytes), 0),
             func.sum(case((Replica.state == ReplicaState.VERIFIED, 1), else_=0)),
             func.sum(case((Replica.state == ReplicaState.FAILED, 1), else_=0)),
             func.sum(case((Replica.last_audit_at.is_(None), 1), else_=0)),
             covered,
-            func.sum(case((Replica.state == ReplicaState.VERIFIED, Aip.total_bytes), else_=0)),
-        )
-        .join(Aip, Aip.id == Replica.aip_id)
-        .group_by(Replica.target)
+            func.sum(case((Replica.state == ReplicaState.VERIFIED, Replica.total_bytes), else_=0)),
+        ).group_by(Replica.target)  # a replica carries its AIP's sizes: no join over the AIPs
     )
     if target:
         stmt = stmt.where(Replica.target == target)
