@@ -9,6 +9,8 @@ race."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -37,8 +39,50 @@ def state(client: httpx.Client, sip_id: str) -> str:
 
 
 def test_a_full_data_directory_refuses_backs_off_and_completes_once_freed(tmp_path, database_url):
+    def backed_off(database_url: str, log: Path) -> bool:
+        return one_job(database_url, Job.kind == "ingest.process").waits >= STEPS
+
+    log, job = full_disk_run(tmp_path, lambda var: database_url, backed_off)
+
+    assert (job.state, job.attempts) == ("done", 1), job.last_error  # waits spend none
+    steps = [line for line in log if f"job {job.id} (ingest.process) waits:" in line]
+    assert len(steps) == job.waits >= STEPS, log  # one line per back-off step
+    assert all("the disk is full" in line for line in steps)
+    full = [line for line in log if "No space left" in line]
+    assert full == steps, full  # no other line (no traceback) about it: not a flood
+
+
+def test_with_the_embedded_catalogue_in_the_full_directory_too(tmp_path):
+    """The default deployment: SQLite's file is in the data directory and fills up with it;
+    the worker cannot even claim, and its loop backs off with one line per step."""
+
+    def backed_off(database_url: str, log: Path) -> bool:
+        return f"failure {STEPS}, next try" in log.read_text()
+
+    log, job = full_disk_run(tmp_path, lambda var: f"sqlite:///{var / 'preserve.db'}", backed_off)
+
+    assert job.state == "done", job.last_error
+    said = [json.loads(line) for line in log if "full" in line]
+    steps = [d["message"] for d in said if d["message"].startswith("worker cannot work")]
+    numbers = [int(m.split("failure ")[1].split(",")[0]) for m in steps]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= STEPS, steps
+    waits = [d for d in said if "waits: the disk is full" in d["message"]]
+    assert len(said) == len(steps) + len(waits), said  # nothing else says it
+    assert sum(d["logger"] == "preserve.jobs.scheduler" for d in waits) <= 1  # said once
+    assert not any("exc_info" in d for d in said)  # no traceback for a full disk
+
+
+def full_disk_run(
+    tmp_path: Path,
+    database_url_in: Callable[[Path], str],
+    backed_off: Callable[[str, Path], bool],
+) -> tuple[list[str], Job]:
+    """Push into a full data directory (507), fill it again after a 202, start the worker,
+    wait for its back-off steps, free the space and wait for PRESERVED: the worker's log
+    lines and the ingest job."""
     write_profile(tmp_path / "profiles", tmp_path / "stores")
     with tmpfs(tmp_path / "var", "24m") as var:
+        database_url = database_url_in(var)
         env = cli_env(var, database_url, tmp_path / "profiles")
         env.update(PRESERVE_STORAGE_RETRY_MAX_SECONDS="2", PRESERVE_WORKER_POLL_SECONDS="0.1")
         server = Server(env, tmp_path, worker=False)  # the worker starts once the disk is full
@@ -62,7 +106,7 @@ def test_a_full_data_directory_refuses_backs_off_and_completes_once_freed(tmp_pa
                 fill(filler)  # the SIP is received; its packaging will meet a full disk
                 worker = start_worker(env, tmp_path / "worker.log")
                 wait_for(
-                    lambda: one_job(database_url, Job.kind == "ingest.process").waits >= STEPS,
+                    lambda: backed_off(database_url, tmp_path / "worker.log"),
                     what=f"{STEPS} back-off steps",
                 )
                 assert state(client, sip_id) == "RECEIVED"
@@ -72,12 +116,5 @@ def test_a_full_data_directory_refuses_backs_off_and_completes_once_freed(tmp_pa
             stop_process(worker)
             server.stop()
             filler.unlink(missing_ok=True)
-
         job = one_job(database_url, Job.kind == "ingest.process")
-        assert (job.state, job.attempts) == ("done", 1), job.last_error  # waits spend none
-        log = (tmp_path / "worker.log").read_text().splitlines()
-        steps = [line for line in log if f"job {job.id} (ingest.process) waits:" in line]
-        assert len(steps) == job.waits >= STEPS, log  # one line per back-off step
-        assert all("the disk is full" in line for line in steps)
-        full = [line for line in log if "No space left" in line]
-        assert full == steps, full  # no other line (no traceback) about it: not a flood
+    return (tmp_path / "worker.log").read_text().splitlines(), job
