@@ -124,7 +124,7 @@ def test_a_worker_killed_mid_write_leaves_only_aips_and_its_job_is_taken_up(
                 # run out at most LEASE seconds after the kill (renewed every LEASE / 3).
                 assert orphan.lease_until <= killed_at + timedelta(seconds=LEASE)
 
-                assert "1 debris" in reconcile(env, "fs-a")
+                assert "; 1 debris (" in reconcile(env, "fs-a")
                 reconcile(env, "s3-b")
                 only_whole_bags(fs.root, [kept["aip_id"]])  # the debris and nothing else gone
                 s3_holds_only(s3, [kept["aip_id"]])
@@ -156,4 +156,4 @@ def test_a_worker_killed_mid_write_leaves_only_aips_and_its_job_is_taken_up(
         aips = [kept["aip_id"], sip["aip_id"]]
         only_whole_bags(fs.root, aips)
         s3_holds_only(s3, aips)
-        assert "0 debris" in reconcile(env, "fs-a")
+        assert "; 0 debris (" in reconcile(env, "fs-a")
