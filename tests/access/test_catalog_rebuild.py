@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, select, text
 
 from preserve.access.rebuild_catalog import LOST, RebuildOptions
 from preserve.catalog.db import upgrade
-from preserve.catalog.models import Aip, Event, Job, Role
+from preserve.catalog.models import Aip, Event, Job, Role, Sip
 from preserve.cli.catalog import run_catalog_rebuild as rebuild_catalog
 from preserve.errors import Conflict
 from preserve.jobs.worker import drain
@@ -182,7 +182,7 @@ def test_a_missing_copy_elsewhere_is_queued_for_replication(rt, client, make_tok
         "site-a-disk": "pending",
         "site-b-nas": "verified",
     }
-    assert client.get(f"/v1/sips/{aip['sip_id']}", headers=officer).json()["state"] == "STORED"
+    assert client.get(f"/v1/sips/{aip['sip_id']}", headers=officer).json()["state"] == "AT_RISK"
     with rt.sessions() as session:
         jobs = session.scalars(select(Job).where(Job.kind == "storage.replicate")).all()
         assert [j.payload for j in jobs] == [{"aip_id": holdings[0], "target": "site-a-disk"}]
@@ -224,3 +224,60 @@ def test_lost_keys_need_the_embedded_ones_and_say_so(rt, holdings):
         assert embedded.aips_catalogued == 3
     finally:
         fresh.close()
+
+
+def sip_states(rt, aip_ids: list[str]) -> dict[str, str]:
+    with rt.sessions() as session:
+        return {a: session.get_one(Sip, session.get_one(Aip, a).sip_id).state for a in aip_ids}
+
+
+def at_risk_warnings(rt, aip_id: str) -> list[str]:
+    with rt.sessions() as session:
+        return [
+            e.detail
+            for e in session.scalars(select(Event).where(Event.object_id == aip_id))
+            if e.outcome == "warning" and e.detail.startswith("AT RISK")
+        ]
+
+
+def test_a_copy_lost_on_one_of_two_required_targets_comes_back_at_risk(rt, holdings):
+    shutil.rmtree(replica_dir(rt, holdings[1], "site-b-nas"))
+    wipe_database(rt)
+
+    report = rebuild_catalog(rt, "site-a-disk")
+
+    assert report.replicas == {"site-a-disk": 3, "site-b-nas": 2}
+    assert sip_states(rt, holdings) == {
+        holdings[0]: "PRESERVED",
+        holdings[1]: "AT_RISK",
+        holdings[2]: "PRESERVED",
+    }
+    [warning] = at_risk_warnings(rt, holdings[1])
+    assert "(site-a-disk)" in warning and "missing or damaged on site-b-nas" in warning
+    assert at_risk_warnings(rt, holdings[0]) == []
+    drain(rt)  # the queued copy proves the policy again
+    assert set(sip_states(rt, holdings).values()) == {"PRESERVED"}
+
+
+def test_deep_finds_a_damaged_copy_elsewhere_and_the_aip_comes_back_at_risk(rt, holdings):
+    flip_byte(replica_dir(rt, holdings[0], "site-b-nas") / "data" / "b.csv", 1)
+    wipe_database(rt)
+    shallow = rebuild_catalog(rt, "site-a-disk")
+    assert shallow.replicas == {"site-a-disk": 3, "site-b-nas": 3}  # same size: looks whole
+    assert set(sip_states(rt, holdings).values()) == {"PRESERVED"}
+    wipe_database(rt)
+
+    deep = rebuild_catalog(rt, "site-a-disk", options=RebuildOptions(deep=True))
+
+    assert (deep.aips_catalogued, deep.unverifiable) == (3, [])
+    assert deep.replicas == {"site-a-disk": 3, "site-b-nas": 2}
+    assert deep.replication_queued == 1
+    assert sip_states(rt, holdings)[holdings[0]] == "AT_RISK"
+    assert {s for a, s in sip_states(rt, holdings).items() if a != holdings[0]} == {"PRESERVED"}
+    assert len(at_risk_warnings(rt, holdings[0])) == 1
+
+
+def test_without_probing_the_policy_is_not_proven(rt, holdings):
+    wipe_database(rt)
+    rebuild_catalog(rt, "site-a-disk", options=RebuildOptions(probe=False))
+    assert set(sip_states(rt, holdings).values()) == {"AT_RISK"}

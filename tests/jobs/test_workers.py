@@ -5,13 +5,10 @@ each job exactly once."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -25,7 +22,8 @@ from preserve.jobs.registry import task
 from preserve.jobs.worker import _heartbeat, run_one
 from preserve.storage.base import ObjectCorrupt, SourceUnavailable, StorageError
 from storage.replication_support import Fs, push, write_profile
-from support.server import cli_env
+from support.http import wait_for
+from support.server import cli_env, start_worker, stop_process
 
 
 def enqueue(rt, kind: str = "test.kind", **kw) -> int:
@@ -196,34 +194,6 @@ def test_run_one_tells_an_outage_from_a_failure(rt, kind, state, attempts, outag
 # -- worker processes -----------------------------------------------------------------------
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "preserve", "worker"],
-        env=env,
-        stdout=open(log, "wb"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def wait_for(predicate, timeout: float = 60, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
 @pytest.mark.slow
 def test_on_sqlite_a_second_worker_stands_by_and_takes_over(rt, tmp_path):
     if rt.engine.dialect.name != "sqlite":
@@ -246,9 +216,9 @@ def test_on_sqlite_a_second_worker_stands_by_and_takes_over(rt, tmp_path):
         second.terminate()
         assert second.wait(30) == 0
     finally:
-        stop(first)
+        stop_process(first)
         if second is not None:
-            stop(second)
+            stop_process(second)
 
 
 def _run_a_job(rt) -> str:
@@ -288,7 +258,7 @@ def test_four_worker_processes_do_200_copies_each_exactly_once(rt, client, make_
         wait_for(lambda: _all_done(rt), timeout=240, what="200 copies")
     finally:
         for w in workers:
-            stop(w)
+            stop_process(w)
 
     with rt.sessions() as session:
         jobs = session.scalars(select(Job).where(Job.kind == "storage.replicate")).all()

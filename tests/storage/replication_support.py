@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from preserve.catalog.models import Sip
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from preserve.catalog.db import make_engine
+from preserve.catalog.models import Job, Sip
 from preserve.runtime import Runtime
 from support.moto_server import MotoServer
 from support.records import form, metadata
@@ -24,11 +28,12 @@ class Fs:
     site: str
     media: str
     root: Path
+    extra: str = ""
 
     def toml(self) -> str:
         return (
             f'[[targets]]\nname = "{self.name}"\nkind = "filesystem"\nsite = "{self.site}"\n'
-            f'media = "{self.media}"\nroot = "{self.root}"\n'
+            f'media = "{self.media}"\nroot = "{self.root}"\n' + self.extra
         )
 
 
@@ -126,3 +131,16 @@ def sip_state(rt: Runtime, sip_id: str) -> tuple[str, str | None]:
     with rt.sessions() as session:
         sip = session.get(Sip, sip_id)
         return sip.state.value, sip.aip_id
+
+
+def one_job(database_url: str, *where: Any) -> Job:
+    """The one job matching ``where``, read afresh from the catalogue (a test whose archive
+    runs in other processes)."""
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            job = session.scalars(select(Job).where(*where)).one()
+            session.expunge(job)
+            return job
+    finally:
+        engine.dispose()

@@ -19,6 +19,7 @@ from support.cli import env_for
 from support.http import auth
 from support.records import form, metadata
 from support.server import run_cli
+from support.tmpfs import tmpfs
 
 ALL = 2**62  # a threshold no disk meets: every filesystem is "low"
 
@@ -89,19 +90,8 @@ def test_a_worker_that_cannot_work_backs_off_with_one_line_per_step(caplog):
 @pytest.fixture
 def tiny_staging(settings):
     """A 1 MiB tmpfs mounted over the staging directory (needs root; skipped elsewhere)."""
-    staging = settings.staging_dir
-    staging.mkdir(parents=True, exist_ok=True)
-    mount = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", f"preserve-test-{uuid.uuid4().hex[:6]}", staging],
-        capture_output=True,
-        text=True,
-    )
-    if mount.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mount.stderr.strip()}")
-    try:
+    with tmpfs(settings.staging_dir, "1m") as staging:
         yield staging
-    finally:
-        subprocess.run(["umount", "-l", staging], check=False)
 
 
 def test_a_full_staging_disk_is_507_and_the_same_push_works_once_space_is_freed(

@@ -286,3 +286,22 @@ def test_a_job_waiting_on_storage_names_no_outage_when_the_source_failed(rt, tmp
         row = session.get(Job, job.id)
         assert (row.state, row.attempts, row.waits) == (JobState.QUEUED, 0, 1)
         assert row.run_after > utcnow()
+
+
+def test_reconcile_leaves_a_first_copy_in_progress_to_its_job(rt, client, make_token):
+    """The first copy goes to whichever target takes it (its job names no target): a bag half
+    there, or not yet there, is that job's while it is queued or running, not a lost copy."""
+    from preserve.jobs.worker import run_one
+
+    sip = push(client, make_token(), {"a.txt": b"first copy\n"})
+    assert run_one(rt, "w", ["ingest.process"])  # packaged; the first copy waits
+    aip_id = sip_state(rt, sip)[1]
+
+    report = reconcile(rt, "site-a-disk")
+
+    assert report.in_progress == [aip_id] and report.missing == []
+    with rt.sessions() as session:
+        queued = session.scalars(select(Job.kind).where(Job.kind.startswith("storage.")))
+        assert list(queued) == ["storage.store"], "no second writer queued beside it"
+    drain(rt)
+    assert sip_state(rt, sip)[0] == "PRESERVED"

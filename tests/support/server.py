@@ -47,13 +47,16 @@ def run_cli(
 class Server:
     """``preserve serve`` in a child process on a free loopback port."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path, *, worker: bool = True) -> None:
+        """``worker=False``: ``serve --no-worker``, for tests whose workers are theirs to kill
+        (see :func:`start_worker`)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = cwd / "serve.log"
         self._log_file = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
+        extra = [] if worker else ["--no-worker"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "preserve", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "preserve", "serve", "--port", str(self.port), *extra],
             env=env,
             cwd=cwd,
             stdout=self._log_file,
@@ -81,3 +84,26 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self._log_file.close()
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """A standalone ``preserve worker`` whose output goes to ``log``."""
+    with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "preserve", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_process(proc: subprocess.Popen | None) -> None:
+    """Terminate a child if it still runs (killed after 30 s)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)

@@ -29,7 +29,7 @@ from preserve.digests import hash_stream
 from preserve.errors import IntegrityError
 from preserve.storage.base import Store
 
-__all__ = ["CREATED_KEY", "BagFacts", "event_time", "read_bag"]
+__all__ = ["CREATED_KEY", "BagFacts", "check_payload", "event_time", "read_bag"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,14 @@ def read_bag(store: Store, aip_id: str, trusted: dict | None, *, deep: bool = Fa
         receipt=meta.json_tag(tags, RECEIPT) if RECEIPT in tags else None,
         checks=checks.get("checks") if CHECKS in tags else None,
     )
+
+
+def check_payload(store: Store, aip_id: str, files: list[FileRecord]) -> None:
+    """Re-hash every payload file of a copy against the digests ``files`` record
+    (:class:`IntegrityError` naming the first that differs, :class:`ObjectNotFound` if one is
+    missing)."""
+    for f in files:
+        _payload_file(store, aip_id, f.path, f.sha256, f.sha512, None, deep=True)
 
 
 def _with_validation(record: FileRecord, found: dict | None) -> FileRecord:

@@ -4,11 +4,13 @@ Every bag under ``aips/`` is verified (signature, tag manifest, every tag file, 
 with ``deep`` every payload byte) and becomes an agency (by name), a SIP, an AIP, its files with
 their formats, and the events the bag carries, under their original ids and times. The other
 targets of the AIP's profile are probed (signed tag manifest present, every object of the right
-size): a whole copy is a verified replica, a missing one is queued for replication, so the
-policy state comes back from facts, not from memory. Each AIP is committed alone, so an
-interrupted rebuild resumes (``resume``) where it stopped: the edge (``preserve catalog
-rebuild``) drives :func:`known_aips`, then per bag :func:`read_one` with no transaction open
-and :func:`catalogue_bag` in a transaction of its own.
+size; with ``deep`` every payload byte re-hashed too): a whole copy is a verified replica, a
+missing or damaged one is queued for replication, so the policy state comes back from facts, not
+from memory: PRESERVED where the policy holds over the whole copies found, else AT_RISK (the
+stores hold the AIP but fewer copies than its policy asks; the queued copies bring it back).
+Each AIP is committed alone, so an interrupted rebuild resumes (``resume``) where it stopped:
+the edge (``preserve catalog rebuild``) drives :func:`known_aips`, then per bag
+:func:`read_one` with no transaction open and :func:`catalogue_bag` in a transaction of its own.
 
 What no bag carries is reported as lost, never invented (:data:`LOST`); a value that is only
 approximated from the bag is reported as such.
@@ -21,7 +23,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from preserve.access.bag_reader import BagFacts, read_bag
+from preserve.access.bag_reader import BagFacts, check_payload, read_bag
 from preserve.access.repository import aip_ids, first_nonempty_table
 from preserve.access.restore import read_bag_head
 from preserve.access.sources import bag_objects, object_problems
@@ -127,7 +129,7 @@ def read_one(
     facts = read_bag(store, aip_id, trusted, deep=options.deep)
     copies = {store.name: True}
     if options.probe:
-        copies.update(_probe_others(stores, facts, store.name, trusted))
+        copies.update(_probe_others(stores, facts, store.name, trusted, deep=options.deep))
     return FoundBag(facts, copies)
 
 
@@ -153,9 +155,10 @@ def count_catalogued(report: CatalogRebuildReport, found: FoundBag) -> None:
 
 
 def _probe_others(
-    stores: Stores, facts: BagFacts, source: str, trusted: dict | None
+    stores: Stores, facts: BagFacts, source: str, trusted: dict | None, *, deep: bool = False
 ) -> dict[str, bool]:
-    """target -> whether it holds a whole copy (signed tag manifest, every object's size)."""
+    """target -> whether it holds a whole copy (signed tag manifest, every object's size;
+    ``deep``: every payload byte re-hashed against the source bag's digests)."""
     try:
         targets = [t.name for t in stores.profile(facts.profile).targets if t.name != source]
     except PreserveError:
@@ -167,6 +170,8 @@ def _probe_others(
             head = read_bag_head(other, facts.aip_id, trusted, facts.tagmanifest_sha256)
             sizes = bag_objects(head.tag_sha256, {f.path: f.size for f in facts.files})
             found[target] = not object_problems(other, facts.aip_id, sizes)
+            if deep and found[target]:
+                check_payload(other, facts.aip_id, facts.files)
         except PreserveError:
             found[target] = False
     return found
@@ -180,7 +185,8 @@ def catalogue_bag(
     now = utcnow()
     agency = get_or_create_agency(session, facts.agency)
     verified = {t for t, whole in copies.items() if whole}
-    session.add(_sip(facts, agency.id, _state(stores, facts.profile, verified), now))
+    state = _state(stores, facts.profile, verified)
+    session.add(_sip(facts, agency.id, state, now))
     session.flush()
     session.add(_aip(facts, agency.id))
     session.flush()
@@ -198,6 +204,29 @@ def catalogue_bag(
         detail=f"catalogue entry rebuilt from the bag on {source}: signature by key "
         f"{facts.key_id} and every tag file verified, {how}; whole copies on "
         f"{', '.join(sorted(verified))}",
+        agent="catalog rebuild",
+    )
+    if state == SipState.AT_RISK:
+        _record_at_risk(session, facts, agency.id, copies)
+
+
+def _record_at_risk(
+    session: Session, facts: BagFacts, agency_id: int, copies: dict[str, bool]
+) -> None:
+    """The warning :func:`preserve.storage.preservation.settle` records when a SIP goes
+    AT_RISK, so the log says why a rebuilt AIP is not PRESERVED."""
+    whole = ", ".join(sorted(t for t, ok in copies.items() if ok)) or "none"
+    missing = ", ".join(sorted(t for t, ok in copies.items() if not ok))
+    queued = f"; missing or damaged on {missing}, queued for replication" if missing else ""
+    record_event(
+        session,
+        EventType.REPLICATION,
+        Outcome.WARNING,
+        object_type="aip",
+        object_id=facts.aip_id,
+        agency_id=agency_id,
+        detail=f"AT RISK: the policy of profile {facts.profile} does not hold over the whole "
+        f"copies the catalogue rebuild found ({whole}){queued}",
         agent="catalog rebuild",
     )
 
@@ -294,4 +323,4 @@ def _state(stores: Stores, profile_ref: str, verified: set[str]) -> SipState:
         holds = stores.profile(profile_ref).policy_holds(verified)
     except PreserveError:
         holds = False
-    return SipState.PRESERVED if holds else SipState.STORED
+    return SipState.PRESERVED if holds else SipState.AT_RISK

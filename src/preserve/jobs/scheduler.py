@@ -26,6 +26,7 @@ from preserve.catalog.models import SchedulerTask
 from preserve.catalog.types import utcnow
 from preserve.runtime import Runtime
 from preserve.settings import Settings
+from preserve.storage.space import disk_full
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,9 @@ def _run_if_due(rt: Runtime, task: Periodic, now: datetime, force: bool) -> bool
         return False
     try:
         task.run(rt, now)
-    except Exception:
+    except Exception as exc:
+        if disk_full(exc):  # no other task can do better: the ticker says it once
+            raise
         log.exception("periodic task %s failed", task.name)
     with rt.sessions.begin() as session:
         row = session.get(SchedulerTask, task.name)
@@ -139,12 +142,15 @@ def _file_lock(path: Path) -> Iterator[bool]:
 
 
 class Ticker:
-    """Calls :func:`tick` from a worker loop at most every few seconds; never raises."""
+    """Calls :func:`tick` from a worker loop at most every few seconds; never raises. A full
+    disk is said once, in one line without a traceback, until a tick gets through again (the
+    worker's own back-off says each of its steps)."""
 
     def __init__(self, rt: Runtime, check_seconds: float = TICK_CHECK_SECONDS) -> None:
         self.rt = rt
         self.check_seconds = check_seconds
         self._next = 0.0
+        self._disk_full = False
 
     def maybe_run(self) -> None:
         if time.monotonic() < self._next:
@@ -152,5 +158,15 @@ class Ticker:
         self._next = time.monotonic() + self.check_seconds
         try:
             tick(self.rt)
-        except Exception:
-            log.exception("scheduler tick failed")
+        except Exception as exc:
+            if not disk_full(exc):
+                log.exception("scheduler tick failed")
+            elif not self._disk_full:
+                log.warning("scheduler tick waits: the disk is full (%s)", _first_line(exc))
+            self._disk_full = disk_full(exc)
+        else:
+            self._disk_full = False
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:300]

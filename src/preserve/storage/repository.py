@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.orm import Session
 
 from preserve.catalog.models import (
@@ -93,8 +93,11 @@ def aips_under(session: Session, refs: Iterable[str]) -> dict[str, tuple[str, se
 
 
 def aips_with_live_copy(session: Session, resource: str) -> set[str]:
-    """AIPs whose copy job on ``resource`` is queued or running."""
-    rows = session.execute(select(Job.payload).where(Job.resource == resource, Job.state.in_(LIVE)))
+    """AIPs whose copy job on ``resource`` is queued or running, or whose first copy is (it
+    goes to whichever target takes it: a half-written bag on any target may be its own, and
+    a killed worker's is taken up again by the next one)."""
+    mine = or_(Job.resource == resource, Job.kind == STORE)
+    rows = session.execute(select(Job.payload).where(mine, Job.state.in_(LIVE)))
     return {payload["aip_id"] for (payload,) in rows}
 
 
