@@ -58,12 +58,13 @@ def put(store: S3Store, key: str, size: int) -> bytes:
     return data
 
 
-def test_a_small_object_is_one_whole_get(store_and_gets):
+def test_an_object_under_the_threshold_is_one_whole_get(store_and_gets):
     store, gets = store_and_gets
-    data = put(store, "small", READS.threshold - 1)
-    with store.open("small") as stream:
-        assert stream.read() == data
-    assert gets.ranges == [None]
+    for size in (100, READS.part_size, READS.threshold - 1):
+        data = put(store, f"object-{size}", size)
+        with store.open(f"object-{size}") as stream:
+            assert stream.read() == data
+    assert gets.ranges == [None] * 3
 
 
 def test_a_large_object_comes_in_parallel_ranged_parts_in_order(store_and_gets):
@@ -89,14 +90,15 @@ def test_fetch_writes_each_part_into_place_and_hands_bytes_on_in_order(store_and
     assert consumed.hexdigest() == hashlib.sha256(data).hexdigest(), "every byte, in order"
 
 
-def test_fetch_of_a_small_object_and_of_an_empty_one(store_and_gets, tmp_path):
+def test_fetch_under_the_threshold_is_one_get(store_and_gets, tmp_path):
     store, gets = store_and_gets
-    for name, size in (("small", 1000), ("empty", 0)):
+    sizes = {"small": 1000, "empty": 0, "several-parts": READS.threshold - 1}
+    for name, size in sizes.items():
         data = put(store, name, size)
         seen: list[bytes] = []
         assert fetched(store, name, tmp_path / name, seen.append) == size
         assert (tmp_path / name).read_bytes() == data == b"".join(seen)
-    assert gets.ranges == [None, None]
+    assert gets.ranges == [None] * len(sizes)
 
 
 def fetched(store: S3Store, key: str, path: Path, consume: Callable[[bytes], None]) -> int:

@@ -7,9 +7,11 @@ of the plain GET that told its size (an object under the threshold is that one G
 before), the rest by ranged GETs, ``inflight`` at a time, each pinned to the version (or the
 ETag) the first answer named, so parts of two versions are never mixed. The parts come back
 in order to the one consumer, which hashes them while the next are on the wire: memory stays
-at ``inflight + 1`` parts whatever the object's size. :meth:`ObjectReader.fetch` also writes
-each part into a file at its offset (``os.pwrite``) in the thread that fetched it, so writing
-runs beside hashing too; a caller believes the file only once its digests proved right.
+at ``inflight + 1`` parts whatever the object's size. An object under the threshold but over
+one part is read from its one GET's body a part ahead of the consumer, in a thread.
+:meth:`ObjectReader.fetch` also writes each part into a file at its offset (``os.pwrite``) in
+the thread that fetched it, so writing runs beside hashing too; a caller believes the file
+only once its digests proved right.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class ObjectReader:
     def open(self, full: str, key: str) -> BinaryIO:
         """The object's bytes as one stream, read in parallel parts when it is large."""
         response, body = self._get(full, key)
-        if response["ContentLength"] < self.reads.threshold:
+        if response["ContentLength"] <= self.reads.part_size:
             return io.BufferedReader(body, CHUNK_SIZE)  # type: ignore[return-value]
         parts = self._parts(full, key, response, body, None)
         return io.BufferedReader(PartsReader(parts), CHUNK_SIZE)  # type: ignore[return-value]
@@ -65,19 +67,13 @@ class ObjectReader:
         """Write the object into the open file ``fd`` at its offsets and hand every byte to
         ``consume`` in order (the caller hashes there); the object's size."""
         response, body = self._get(full, key)
-        size = response["ContentLength"]
-        if size < self.reads.threshold:
-            parts: Iterator[bytes] = iter(lambda: body.read(CHUNK_SIZE), b"")
-            offset = 0
-            with body:
-                for part in parts:
-                    write_at(fd, part, offset)
-                    offset += len(part)
-                    consume(part)
-            return offset
-        for part in self._parts(full, key, response, body, lambda at, data: write_at(fd, data, at)):
+
+        def write(offset: int, data: bytes) -> None:
+            write_at(fd, data, offset)
+
+        for part in self._parts(full, key, response, body, write):
             consume(part)
-        return size
+        return response["ContentLength"]
 
     def _get(self, full: str, key: str) -> tuple[dict[str, Any], Body]:
         try:
@@ -89,6 +85,16 @@ class ObjectReader:
     def _parts(
         self, full: str, key: str, response: dict[str, Any], body: Body, on_part: OnPart | None
     ) -> Iterator[bytes]:
+        """Under the threshold, the one GET's body in parts, the next read while the last part
+        is consumed; else its first part, then ranged GETs."""
+        if response["ContentLength"] <= self.reads.part_size:
+            with body:
+                whole = _read_exactly(body, response["ContentLength"])
+            if on_part is not None:
+                on_part(0, whole)
+            return iter([whole] if whole else [])
+        if response["ContentLength"] < self.reads.threshold:
+            return iter_body(body, self.reads.part_size, on_part)
         with body:
             first = _read_exactly(body, self.reads.part_size)
         pin = {"VersionId": response["VersionId"]} if response.get("VersionId") else {}
@@ -146,6 +152,29 @@ def iter_parts(
             if following is not None:
                 pending.append(pool.submit(fetch, following))
             yield data
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def iter_body(body: Body, part_size: int, on_part: OnPart | None) -> Iterator[bytes]:
+    """``body`` in parts of ``part_size``, each read (and given to ``on_part``) in a thread of
+    its own while the one before is consumed."""
+
+    def read(offset: int) -> bytes:
+        data = _read_exactly(body, part_size)
+        if data and on_part is not None:
+            on_part(offset, data)
+        return data
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="s3-get")
+    try:
+        with body:
+            pending = pool.submit(read, 0)
+            offset = 0
+            while data := pending.result():
+                offset += len(data)
+                pending = pool.submit(read, offset)
+                yield data
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
