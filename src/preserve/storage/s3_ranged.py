@@ -58,7 +58,7 @@ class ObjectReader:
     def open(self, full: str, key: str) -> BinaryIO:
         """The object's bytes as one stream, read in parallel parts when it is large."""
         response, body = self._get(full, key)
-        if response["ContentLength"] <= self.reads.part_size:
+        if response.get("ContentLength", 0) <= self.reads.part_size:  # or not told
             return io.BufferedReader(body, CHUNK_SIZE)  # type: ignore[return-value]
         parts = self._parts(full, key, response, body, None)
         return io.BufferedReader(PartsReader(parts), CHUNK_SIZE)  # type: ignore[return-value]
@@ -71,9 +71,11 @@ class ObjectReader:
         def write(offset: int, data: bytes) -> None:
             write_at(fd, data, offset)
 
+        size = 0
         for part in self._parts(full, key, response, body, write):
             consume(part)
-        return response["ContentLength"]
+            size += len(part)
+        return size
 
     def _get(self, full: str, key: str) -> tuple[dict[str, Any], Body]:
         try:
@@ -87,13 +89,14 @@ class ObjectReader:
     ) -> Iterator[bytes]:
         """Under the threshold, the one GET's body in parts, the next read while the last part
         is consumed; else its first part, then ranged GETs."""
-        if response["ContentLength"] <= self.reads.part_size:
+        size = response.get("ContentLength")
+        if size is not None and size <= self.reads.part_size:
             with body:
-                whole = _read_exactly(body, response["ContentLength"])
+                whole = _read_exactly(body, size)
             if on_part is not None:
                 on_part(0, whole)
             return iter([whole] if whole else [])
-        if response["ContentLength"] < self.reads.threshold:
+        if size is None or size < self.reads.threshold:
             return iter_body(body, self.reads.part_size, on_part)
         with body:
             first = _read_exactly(body, self.reads.part_size)
@@ -103,7 +106,7 @@ class ObjectReader:
         def get_range(start: int, end: int) -> bytes:
             return self._get_range(full, key, start, end, pin)
 
-        return iter_parts(first, response["ContentLength"], get_range, self.reads, on_part)
+        return iter_parts(first, size, get_range, self.reads, on_part)
 
     def _get_range(self, full: str, key: str, start: int, end: int, pin: dict[str, str]) -> bytes:
         try:
