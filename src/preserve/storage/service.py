@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -162,8 +162,8 @@ def first_copy(plan: CopyPlan, stores: Stores, origin: Origin, note: FailureNote
     source, expected = _checked_source(plan, stores, origin, exclude=None)
     failures: list[Exception] = []
     for group in ([n for n in names if n not in down], *([n] for n in down)):
-        outcomes = copy_concurrently(stores, plan.aip, group, source, expected)
-        failures += _noted(outcomes, note)
+        outcomes = copy_concurrently(stores, plan.aip, group, source, expected, _noting(note))
+        failures += [e for e in outcomes.values() if e is not None]
         proven = [t for t, failure in outcomes.items() if failure is None]
         if proven:
             return proven
@@ -173,22 +173,29 @@ def first_copy(plan: CopyPlan, stores: Stores, origin: Origin, note: FailureNote
 
 
 def copy_concurrently(
-    stores: Stores, plan: AipPlan, targets: list[str], source: BagSource, expected: dict[str, str]
+    stores: Stores,
+    plan: AipPlan,
+    targets: list[str],
+    source: BagSource,
+    expected: dict[str, str],
+    failed: FailureNote,
 ) -> dict[str, Exception | None]:
     """Copy the bag to every one of ``targets`` at once, one thread each, and wait for all:
-    target -> None when its copy is proven, else what it failed with. Each copy writes only
-    its own store and is proven on its own, so a failing target stops none of the others.
-    Raises :class:`SourceUnavailable` when the source failed and no copy was proven."""
-    if len(targets) < 2:
-        outcomes = {t: _attempt(stores, plan, t, source, expected) for t in targets}
-    else:
-        with ThreadPoolExecutor(len(targets), thread_name_prefix="copy") as pool:
-            futures = {t: pool.submit(_attempt, stores, plan, t, source, expected) for t in targets}
-        outcomes = {t: f.result() for t, f in futures.items()}
+    target -> None when its copy is proven, else what it failed with, each failure passed to
+    ``failed`` (in the caller's thread) as soon as it is known. Each copy writes only its own
+    store and is proven on its own, so a failing target stops none of the others. Raises
+    :class:`SourceUnavailable` when the source failed and no copy was proven."""
+    outcomes: dict[str, Exception | None] = {}
+    with ThreadPoolExecutor(max(1, len(targets)), thread_name_prefix="copy") as pool:
+        futures = {pool.submit(_attempt, stores, plan, t, source, expected): t for t in targets}
+        for future in as_completed(futures):
+            outcomes[futures[future]] = failure = future.result()
+            if failure is not None:
+                failed(futures[future], failure)
     unavailable = [e for e in outcomes.values() if isinstance(e, SourceUnavailable)]
     if unavailable and all(outcomes.values()):
         raise unavailable[0]
-    return outcomes
+    return {t: outcomes[t] for t in targets}
 
 
 def _attempt(
@@ -201,13 +208,14 @@ def _attempt(
     return None
 
 
-def _noted(outcomes: dict[str, Exception | None], note: FailureNote) -> list[Exception]:
-    """The targets' failures, each passed to ``note`` (the source's are not theirs)."""
-    failures = [(t, e) for t, e in outcomes.items() if e is not None]
-    for target, failure in failures:
+def _noting(note: FailureNote) -> FailureNote:
+    """``note`` for the targets' failures; the source's are not theirs."""
+
+    def failed(target: str, failure: Exception) -> None:
         if not isinstance(failure, SourceUnavailable):
             note(target, failure)
-    return [e for _, e in failures]
+
+    return failed
 
 
 def copy_to_target(plan: CopyPlan, target: str, stores: Stores, origin: Origin) -> None:
