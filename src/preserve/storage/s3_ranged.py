@@ -219,7 +219,7 @@ def write_at(fd: int, data: bytes, offset: int) -> None:
         offset += written
 
 
-def _read_exactly(body: Body, size: int) -> bytes:
+def _read_exactly(body: Body, size: int) -> bytes | bytearray:
     buffer = bytearray(size)
     view = memoryview(buffer)
     filled = 0
@@ -228,4 +228,4 @@ def _read_exactly(body: Body, size: int) -> bytes:
         if not n:
             break
         filled += n
-    return bytes(view[:filled])
+    return buffer if filled == size else bytes(view[:filled])  # bytes-like, not copied again
