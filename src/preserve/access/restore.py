@@ -2,8 +2,10 @@
 
 The payload is written under a hidden sibling directory and renamed into place only after the
 signature, the tag manifest and every file's digest have verified, so a failed restore never
-leaves output that looks complete. The bag's own signed manifests are the reference (a restore
-works without the catalogue); when the catalogue's digests are given they must agree too.
+leaves output that looks complete. A large object on S3 comes in parallel ranged GETs, each
+part written into place as it arrives and hashed in order (:mod:`preserve.storage.s3_ranged`).
+The bag's own signed manifests are the reference (a restore works without the catalogue); when
+the catalogue's digests are given they must agree too.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preserve.aip.layout import aip_key
-from preserve.digests import CHUNK, MultiHasher
+from preserve.digests import MultiHasher
 from preserve.errors import Conflict, IntegrityError
-from preserve.storage.base import Store
+from preserve.storage.base import Store, fetch_into
 from preserve.trust.bag_check import check_tags
 from preserve.trust.signing import Signature
 
@@ -160,13 +162,14 @@ def _restore_file(
     out_path = root.joinpath(*path.split("/"))
     out_path.parent.mkdir(parents=True, exist_ok=True)
     hasher = MultiHasher(digests)  # every payload manifest of the bag, in one pass
-    with store.open(aip_key(aip_id, f"data/{path}")) as src, open(out_path, "xb") as out:
-        while chunk := src.read(CHUNK):
-            hasher.update(chunk)
-            out.write(chunk)
-            if progress is not None:
-                progress(len(chunk))
-        out.flush()
+
+    def consume(part: bytes) -> None:
+        hasher.update(part)
+        if progress is not None:
+            progress(len(part))
+
+    with open(out_path, "xb") as out:
+        fetch_into(store, aip_key(aip_id, f"data/{path}"), out.fileno(), consume)
         os.fsync(out.fileno())
     for algorithm, got in hasher.hexdigests().items():
         if got != digests[algorithm]:

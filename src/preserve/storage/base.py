@@ -18,6 +18,7 @@ backends, which raise them).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -200,6 +201,32 @@ class Destroyable(Protocol):
     def remnants(self, prefix: str) -> list[str]:
         """What is left under ``prefix``: every key, version and delete marker."""
         ...
+
+
+@runtime_checkable
+class Fetching(Protocol):
+    """A store that writes an object straight into a file, a large one in parallel parts
+    (an S3 bucket: ranged GETs), and hands every byte, in order, to ``consume``."""
+
+    def fetch(self, key: str, fd: int, consume: Callable[[bytes], None]) -> int:
+        """Write the object into the open file ``fd`` at its offsets; its size."""
+        ...
+
+
+def fetch_into(store: Store, key: str, fd: int, consume: Callable[[bytes], None]) -> int:
+    """The object written into ``fd`` and handed to ``consume`` in order, in parallel parts
+    where the store can (:class:`Fetching`), else streamed; its size."""
+    if isinstance(store, Fetching):
+        return store.fetch(key, fd, consume)
+    size = 0
+    with store.open(key) as stream:
+        while chunk := stream.read(CHUNK_SIZE):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
+            size += len(chunk)
+            consume(chunk)
+    return size
 
 
 def proves_by_checksum(store: Store) -> TypeGuard[Checksumming]:

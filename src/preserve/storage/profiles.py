@@ -68,6 +68,11 @@ class S3Target(_Target):
     object_lock: ObjectLock | None = None
     part_size_mb: int = Field(default=64, ge=5, le=5120)
     max_concurrency: int = Field(default=4, ge=1, le=64)
+    # Reads: an object of at least ranged_read_threshold_mb is fetched in parts of
+    # read_part_size_mb, read_concurrency ranged GETs at a time (restores, rebuilds, audits).
+    ranged_read_threshold_mb: int = Field(default=64, ge=1)
+    read_part_size_mb: int = Field(default=8, ge=1, le=5120)
+    read_concurrency: int = Field(default=6, ge=1, le=64)
     # Attempts the S3 client makes at one request before the copy is put back to wait.
     request_attempts: int = Field(default=5, ge=1, le=20)
     # The server refuses a PUT with If-None-Match: * on an existing key. False for servers

@@ -27,25 +27,19 @@ raised while the caller reads an object's body.
 from __future__ import annotations
 
 import base64
-import hashlib
-import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 import boto3
-from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
-from urllib3.exceptions import HTTPError as URLLib3Error
 
 from preserve.errors import ConfigurationError, DestructionRefused, IntegrityError
 from preserve.storage.base import (
-    CHUNK_SIZE,
     ObjectCorrupt,
     ObjectExists,
     ObjectInfo,
@@ -54,13 +48,14 @@ from preserve.storage.base import (
     StorageError,
 )
 from preserve.storage.profiles import ARCHIVE_CLASSES, ObjectLock, S3Target
+from preserve.storage.s3_ranged import ObjectReader, RangedReads
+from preserve.storage.s3_streams import BOTO_ERRORS, SourceReader, client_config
 
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB  # S3's smallest part but the last
 
-_BOTO_ERRORS = (BotoCoreError, ClientError, Boto3Error)
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
 _EXISTS = frozenset({"412", "PreconditionFailed"})
 _UNAVAILABLE = frozenset({"InvalidObjectState"})
@@ -92,6 +87,7 @@ class S3Store:
         max_concurrency: int = 4,
         verify_mode: str | None = None,
         conditional_writes: bool = True,
+        ranged: RangedReads | None = None,
     ) -> None:
         if part_size < MIN_PART_SIZE:
             raise ConfigurationError(f"{name}: part_size must be at least 5 MiB")
@@ -106,7 +102,8 @@ class S3Store:
         self.object_lock = object_lock
         self.part_size = part_size
         self.max_concurrency = max_concurrency
-        self._client = client or boto3.client("s3", config=_client_config(max_concurrency))
+        self._client = client or boto3.client("s3", config=client_config(max_concurrency))
+        self._reader = ObjectReader(self._client, bucket, self._error, ranged or RangedReads())
         self._transfer = TransferConfig(
             multipart_threshold=part_size,
             multipart_chunksize=part_size,
@@ -128,8 +125,8 @@ class S3Store:
             client = session.client(
                 "s3",
                 endpoint_url=target.endpoint,
-                config=_client_config(
-                    target.max_concurrency,
+                config=client_config(
+                    max(target.max_concurrency, target.read_concurrency),
                     path_style=bool(target.endpoint),
                     attempts=target.request_attempts,
                     connect_timeout=target.connect_timeout_seconds,
@@ -150,6 +147,11 @@ class S3Store:
             max_concurrency=target.max_concurrency,
             verify_mode=target.verify_mode,
             conditional_writes=target.conditional_writes,
+            ranged=RangedReads(
+                target.ranged_read_threshold_mb * MiB,
+                target.read_part_size_mb * MiB,
+                target.read_concurrency,
+            ),
         )
 
     # -- the Store protocol -------------------------------------------------------------
@@ -168,7 +170,7 @@ class S3Store:
         self, key: str, source: BinaryIO, overwrite: bool, until: datetime | None
     ) -> ObjectInfo:
         full = self._full(key)
-        reader = _SourceReader(source, self.part_size)
+        reader = SourceReader(source, self.part_size)
         with self._mapped("write", key):
             first = reader.peek(self.part_size)
             single = len(first) < self.part_size
@@ -216,7 +218,7 @@ class S3Store:
         )
 
     def _confirm_checksum(
-        self, key: str, sent: _SourceReader, server: str | None, version: str | None
+        self, key: str, sent: SourceReader, server: str | None, version: str | None
     ) -> bool:
         """Compare the server's checksum with ours; False when the server gave none."""
         if not server:
@@ -239,10 +241,13 @@ class S3Store:
         )
 
     def open(self, key: str) -> BinaryIO:
-        full = self._full(key)
-        with self._mapped("read", key):
-            response = self._client.get_object(Bucket=self.bucket, Key=full)
-        return io.BufferedReader(_Body(response["Body"], self, key), CHUNK_SIZE)  # type: ignore[return-value]
+        """One GET; a large object in parallel ranged GETs (:mod:`.s3_ranged`)."""
+        return self._reader.open(self._full(key), key)
+
+    def fetch(self, key: str, fd: int, consume: Callable[[bytes], None]) -> int:
+        """The object written into ``fd`` at its offsets, every byte handed to ``consume`` in
+        order (:class:`~preserve.storage.base.Fetching`)."""
+        return self._reader.fetch(self._full(key), key, fd, consume)
 
     def stat(self, key: str) -> ObjectInfo:
         head = self._head(self._full(key))
@@ -292,7 +297,7 @@ class S3Store:
                     refused.append(f"{full[len(self.prefix) :]} ({_code(exc)})")
                     continue
                 raise self._error(exc, "delete", full[len(self.prefix) :]) from exc
-            except _BOTO_ERRORS as exc:
+            except BOTO_ERRORS as exc:
                 raise self._error(exc, "delete", full[len(self.prefix) :]) from exc
             count += 1
         if refused:
@@ -378,7 +383,7 @@ class S3Store:
         if not _is_composite(head):
             return base64.b64decode(value).hex() == sha256
         with reopen() as stream:
-            reader = _SourceReader(stream, self.part_size)
+            reader = SourceReader(stream, self.part_size)
             while reader.read(self.part_size):
                 pass
         return reader.sha256() == sha256 and value == base64.b64encode(reader.checksum()).decode()
@@ -453,7 +458,7 @@ class S3Store:
     def _mapped(self, action: str, key: str) -> Iterator[None]:
         try:
             yield
-        except _BOTO_ERRORS as exc:
+        except BOTO_ERRORS as exc:
             raise self._error(exc, action, key) from exc
 
     def _error(self, exc: BaseException, action: str, key: str) -> StorageError:
@@ -468,129 +473,6 @@ class S3Store:
             return ObjectUnavailable(f"{self.name}: {key} is archived and not restored")
         reason = f"{code} (HTTP {_status(exc)})" if code else type(exc).__name__
         return StorageError(f"{self.name}: cannot {action} {key}: {reason}")
-
-
-class _SourceReader:
-    """The caller's stream, read in full-sized pieces, counting and hashing what it hands out.
-
-    s3transfer takes each ``read(part_size)`` as one part, so a short read from a pipe or
-    socket would make an undersized part that S3 refuses; this reader fills every request.
-    It is not seekable on purpose: s3transfer then buffers parts instead of re-reading.
-    Besides the SHA-256 of everything, it keeps the SHA-256 of each ``part_size`` slice, from
-    which :meth:`checksum` gives what S3 reports: the plain digest of a single-part object, or
-    the composite (SHA-256 of the part digests) of a multipart one.
-    """
-
-    def __init__(self, source: BinaryIO, part_size: int) -> None:
-        self._source = source
-        self._buffer = b""
-        self._part_size = part_size
-        self._whole = hashlib.sha256()
-        self._part = hashlib.sha256()
-        self._part_fill = 0
-        self._part_digests: list[bytes] = []
-        self.count = 0
-
-    @property
-    def parts(self) -> int:
-        return len(self._part_digests) + (1 if self._part_fill else 0)
-
-    def sha256(self) -> str:
-        return self._whole.hexdigest()
-
-    def checksum(self) -> bytes:
-        digests = [*self._part_digests]
-        if self._part_fill or not digests:
-            digests.append(self._part.digest())
-        if self.count < self._part_size:
-            return self._whole.digest()
-        return hashlib.sha256(b"".join(digests)).digest()
-
-    def _hash(self, data: bytes) -> None:
-        self._whole.update(data)
-        view = memoryview(data)
-        while view:
-            take = min(len(view), self._part_size - self._part_fill)
-            self._part.update(view[:take])
-            self._part_fill += take
-            view = view[take:]
-            if self._part_fill == self._part_size:
-                self._part_digests.append(self._part.digest())
-                self._part = hashlib.sha256()
-                self._part_fill = 0
-
-    def peek(self, size: int) -> bytes:
-        self._buffer += self._fill(size - len(self._buffer))
-        return self._buffer
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            data = self._buffer + self._source.read()
-        else:
-            data = self._buffer[:size]
-            data += self._fill(size - len(data))
-        self._buffer = self._buffer[len(data) :] if len(data) < len(self._buffer) else b""
-        self.count += len(data)
-        self._hash(data)
-        return data
-
-    def _fill(self, size: int) -> bytes:
-        pieces = []
-        while size > 0:
-            piece = self._source.read(size)
-            if not piece:
-                break
-            pieces.append(piece)
-            size -= len(piece)
-        return b"".join(pieces)
-
-    def seekable(self) -> bool:
-        return False
-
-    def readable(self) -> bool:
-        return True
-
-
-class _Body(io.RawIOBase):
-    """An object's body whose read errors become StorageError (they arrive mid-stream)."""
-
-    def __init__(self, body: Any, store: S3Store, key: str) -> None:
-        self._body = body
-        self._store = store
-        self._key = key
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        try:
-            data = self._body.read(len(buffer))
-        except (*_BOTO_ERRORS, URLLib3Error, OSError) as exc:
-            raise self._store._error(exc, "read", self._key) from exc
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._body.close()
-        super().close()
-
-
-def _client_config(
-    max_concurrency: int,
-    *,
-    path_style: bool = False,
-    attempts: int = 5,
-    connect_timeout: float = 10,
-) -> Config:
-    # A copy runs up to max_concurrency small files at once, or one file in that many parts.
-    return Config(
-        retries={"mode": "standard", "total_max_attempts": attempts},
-        connect_timeout=connect_timeout,
-        read_timeout=120,
-        max_pool_connections=max(10, 2 * max_concurrency),
-        s3={"addressing_style": "path"} if path_style else None,
-    )
 
 
 def _is_composite(head: dict[str, Any]) -> bool:

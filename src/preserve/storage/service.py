@@ -1,10 +1,11 @@
 """Placement and replication of AIPs over a profile's targets.
 
-The AIP goes first to the first target that accepts it (the SIP is then STORED); one
-replication job per other target is queued in the same transaction. Each job names its target
-as the store it needs, so a target that is down holds only its own copies (see
-:mod:`preserve.catalog.queue`): targets known to be down are tried last for the first copy, and
-a failed first copy marks its target down too. The SIP is PRESERVED exactly when the
+The AIP goes at once to every target not known to be down, each copy in its own thread (the
+SIP is STORED once one is proven); one replication job per target without a proven copy is
+queued in the same transaction. Each job names its target as the store it needs, so a target
+that is down holds only its own copies (see :mod:`preserve.catalog.queue`): targets known to be
+down are tried only when no other took the first copy, and a failed first copy marks its
+target down too. The SIP is PRESERVED exactly when the
 profile's policy holds over verified replicas; the staged bag may be removed once every target
 holds a verified copy (:func:`update_preservation_state` says so; the edge removes it).
 
@@ -18,7 +19,8 @@ the staged bag's directory (ingest's) and the check of the bag's signature (trus
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -144,31 +146,76 @@ def plan_replica(session: Session, aip_id: str, target: str) -> CopyPlan | None:
 # -- execute (no session) -------------------------------------------------------------------
 
 
-def first_copy(plan: CopyPlan, stores: Stores, origin: Origin, note: FailureNote) -> str:
-    """The target that holds the first proven copy: one that already does, else the first,
-    in profile order but those known to be down last, that takes one. The source is checked
-    once first, so a failure in the loop is the target's; each is passed to ``note`` at once
-    (a target that is down gets an outage, one that keeps bad bytes a failure event)."""
+def first_copy(plan: CopyPlan, stores: Stores, origin: Origin, note: FailureNote) -> list[str]:
+    """The targets that hold a proven copy, in profile order (at least one).
+
+    A target that already holds a verified copy is the answer on its own. Otherwise the bag
+    goes at once to every target not known to be down (:func:`copy_concurrently`); only when
+    none of them took it, to those known to be down, one after another. The source is checked
+    once first, so a failure is the target's: each is passed to ``note`` (a target that is
+    down gets an outage, one that keeps bad bytes a failure event), and the copy to it is left
+    to its replication job."""
     if plan.verified:
-        return sorted(plan.verified)[0]
-    profile = stores.profile(plan.aip.profile_ref)
-    targets = sorted(profile.targets, key=lambda t: target_resource(t.name) in plan.down)
+        return [sorted(plan.verified)[0]]
+    names = [t.name for t in stores.profile(plan.aip.profile_ref).targets]
+    down = [n for n in names if target_resource(n) in plan.down]
     source, expected = _checked_source(plan, stores, origin, exclude=None)
-    failures: list[str] = []
-    corrupt = False
-    for target in targets:
-        try:
-            _copy(stores, plan.aip, target.name, source, expected)
-        except SourceUnavailable:
-            raise
-        except (StorageError, IntegrityError) as exc:
-            failures.append(str(exc))
-            corrupt = corrupt or isinstance(exc, IntegrityError)
-            note(target.name, exc)
-        else:
-            return target.name
-    message = "no target accepted the AIP: " + "; ".join(failures)
+    failures: list[Exception] = []
+    for group in ([n for n in names if n not in down], *([n] for n in down)):
+        outcomes = copy_concurrently(stores, plan.aip, group, source, expected, _noting(note))
+        failures += [e for e in outcomes.values() if e is not None]
+        proven = [t for t, failure in outcomes.items() if failure is None]
+        if proven:
+            return proven
+    message = "no target accepted the AIP: " + "; ".join(str(e) for e in failures)
+    corrupt = any(isinstance(e, IntegrityError) for e in failures)
     raise IntegrityError(message) if corrupt else StorageError(message)
+
+
+def copy_concurrently(
+    stores: Stores,
+    plan: AipPlan,
+    targets: list[str],
+    source: BagSource,
+    expected: dict[str, str],
+    failed: FailureNote,
+) -> dict[str, Exception | None]:
+    """Copy the bag to every one of ``targets`` at once, one thread each, and wait for all:
+    target -> None when its copy is proven, else what it failed with, each failure passed to
+    ``failed`` (in the caller's thread) as soon as it is known. Each copy writes only its own
+    store and is proven on its own, so a failing target stops none of the others. Raises
+    :class:`SourceUnavailable` when the source failed and no copy was proven."""
+    outcomes: dict[str, Exception | None] = {}
+    with ThreadPoolExecutor(max(1, len(targets)), thread_name_prefix="copy") as pool:
+        futures = {pool.submit(_attempt, stores, plan, t, source, expected): t for t in targets}
+        for future in as_completed(futures):
+            outcomes[futures[future]] = failure = future.result()
+            if failure is not None:
+                failed(futures[future], failure)
+    unavailable = [e for e in outcomes.values() if isinstance(e, SourceUnavailable)]
+    if unavailable and all(outcomes.values()):
+        raise unavailable[0]
+    return {t: outcomes[t] for t in targets}
+
+
+def _attempt(
+    stores: Stores, plan: AipPlan, target: str, source: BagSource, expected: dict[str, str]
+) -> Exception | None:
+    try:
+        _copy(stores, plan, target, source, expected)
+    except (StorageError, IntegrityError) as exc:
+        return exc
+    return None
+
+
+def _noting(note: FailureNote) -> FailureNote:
+    """``note`` for the targets' failures; the source's are not theirs."""
+
+    def failed(target: str, failure: Exception) -> None:
+        if not isinstance(failure, SourceUnavailable):
+            note(target, failure)
+
+    return failed
 
 
 def copy_to_target(plan: CopyPlan, target: str, stores: Stores, origin: Origin) -> None:
@@ -235,17 +282,21 @@ def _read(source: DirectorySource, relpath: str) -> bytes:
 # -- record ---------------------------------------------------------------------------------
 
 
-def record_first_copy(session: Session, plan: AipPlan, stores: Stores, stored_on: str) -> bool:
-    """The first copy is verified: the SIP is STORED and the other copies are queued.
-    True when every target holds a verified copy (the staged bag may go once this commits)."""
+def record_first_copy(
+    session: Session, plan: AipPlan, stores: Stores, proven: Sequence[str]
+) -> bool:
+    """The copies on ``proven`` (see :func:`first_copy`) are verified: the SIP is STORED and
+    the copies to the other targets are queued. True when every target holds a verified copy
+    (the staged bag may go once this commits)."""
     profile = stores.profile(plan.profile_ref)
     repo.lock_sip(session, plan.sip_id)
-    mark_verified(session, plan, stored_on, stores.store(plan.profile_ref, stored_on))
+    for target in proven:
+        mark_verified(session, plan, target, stores.store(plan.profile_ref, target))
     sip = session.get(Sip, plan.sip_id)
     if sip is not None and sip.state == SipState.VALIDATED:
         sip.state = SipState.STORED
     for target in profile.targets:
-        if target.name != stored_on:
+        if target.name not in proven:
             queue_copy(session, plan.aip_id, target.name)
     return update_preservation_state(session, plan, profile)
 

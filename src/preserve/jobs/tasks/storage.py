@@ -34,9 +34,9 @@ from preserve.trust.signing import Signature, verify
 def store(rt: Runtime, payload: dict[str, Any]) -> None:
     with rt.sessions.begin() as session:
         plan = plan_store(session, payload["aip_id"])
-    stored_on = first_copy(plan, rt.stores, origin(rt, plan.aip), _failure_note(rt, plan.aip))
+    proven = first_copy(plan, rt.stores, origin(rt, plan.aip), _failure_note(rt, plan.aip))
     with rt.sessions.begin() as session:
-        complete = record_first_copy(session, plan.aip, rt.stores, stored_on)
+        complete = record_first_copy(session, plan.aip, rt.stores, proven)
     if complete:
         discard(rt.settings.staging_dir, plan.aip.sip_id)
 
