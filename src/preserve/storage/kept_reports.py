@@ -42,11 +42,12 @@ def names(data_dir: Path, kind: str) -> list[str]:
     return sorted(found, reverse=True)
 
 
-def read_all(data_dir: Path, kind: str) -> list[dict[str, Any]]:
+def read_all(data_dir: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every kept report of ``kind`` with its name, newest name first."""
     out = []
     for name in names(data_dir, kind):
         try:
-            out.append(read(data_dir, kind, name))
+            out.append((name, read(data_dir, kind, name)))
         except NotFound:
             continue  # removed between the listing and the reading
     return out

@@ -256,7 +256,8 @@ def keep_last(data_dir, target: str, report: ReconcileReport | None, error: str 
 
 def last_reconciles(data_dir) -> list[dict]:
     """The last reconcile of every target reconciled so far, by target."""
-    return sorted(kept_reports.read_all(data_dir, KIND), key=lambda d: d.get("target", ""))
+    found = [doc for _, doc in kept_reports.read_all(data_dir, KIND)]
+    return sorted(found, key=lambda d: d.get("target", ""))
 
 
 def _file_name(target: str) -> str:

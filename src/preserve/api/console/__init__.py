@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from preserve.api.console.auth import CrossSitePost, LoginRequired, PageForbidden
 from preserve.api.console.pages import (
     appraisals,
+    drills,
     officer,
     openings,
     ops,
@@ -30,7 +31,7 @@ PREFIX = "/console"
 
 
 def install(app: FastAPI) -> None:
-    for module in (session, officer, records, ops, trust, appraisals, openings, transfer):
+    for module in (session, officer, drills, records, ops, trust, appraisals, openings, transfer):
         app.include_router(module.router)
     app.mount(
         f"{PREFIX}/static",

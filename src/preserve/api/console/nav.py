@@ -56,6 +56,7 @@ def allowed(role: Role, path: str) -> bool:
 
 register(NavItem("/console/dashboard", "Dashboard", OFFICERS, 10))
 register(NavItem("/console/reports/fixity", "Fixity report", OFFICERS, 20))
+register(NavItem("/console/reports/drills", "Recovery drills", OFFICERS, 25))
 register(NavItem("/console/records", "Records", READERS, 30))
 register(NavItem("/console/sips", "Submissions", READERS, 40))
 register(NavItem("/console/transfer", "Transfer files", SUBMITTERS, 45))
