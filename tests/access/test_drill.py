@@ -133,7 +133,11 @@ def test_the_report_comes_as_table_json_csv_and_html(rt, aips, tmp_path):
     written = cli(rt, "--format", "html", "-o", str(page))
     assert written.exit_code == 0
     html = page.read_text()
-    assert "<h1>Recovery drill: PASSED</h1>" in html and html.count("<tr>") >= 3
+    assert "通过 PASSED" in html and html.count("<tr>") >= 3
+    assert "size: A4" in html and "counter(pages)" in html
+    assert "0:00:00" not in html  # a short restore is '< 0.1 s' or '0.3 s', never zero
+    kept = rt.settings.resolved_data_dir / "reports" / "drill"
+    assert len(list(kept.glob("*.json"))) == 4  # every drill kept for the console
 
 
 def test_the_command_exits_1_and_names_each_failure(rt, aips):

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
+from support.http import auth
 from support.records import metadata
 from support.server import run_cli
 
@@ -149,3 +150,21 @@ def test_push_resumes_with_the_same_key_and_prints_a_verifiable_receipt(served):
     )
     assert bad.returncode != 0
     assert bad.stderr.startswith("error:") and "does not match" in bad.stderr
+
+
+def test_replayed_post_of_taken_uploads_answers_the_original(client, make_token):
+    """A retry of an accepted SIP whose uploads it already took is the original, not a second
+    (rejected) SIP."""
+    headers = auth(make_token())
+    made = client.post("/v1/uploads", headers={**headers, "Upload-Length": "5"})
+    upload = made.headers["location"].rsplit("/", 1)[1]
+    patch = {**headers, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
+    assert client.patch(f"/v1/uploads/{upload}", content=b"hello", headers=patch).status_code == 204
+    body = {"metadata": metadata(), "uploads": {"hello.txt": upload}}
+    keyed = {**headers, "Idempotency-Key": "taken-uploads-1"}
+    first = client.post("/v1/sips", json=body, headers=keyed)
+    assert first.status_code == 202, first.text
+    again = client.post("/v1/sips", json=body, headers=keyed)
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"

@@ -63,7 +63,8 @@ def test_csv_and_html_carry_the_same_numbers(rt, client, make_token, holdings):
     ]
     page = client.get("/v1/statistics?by=fonds&format=html", headers=officer)
     assert page.headers["content-type"].startswith("text/html")
-    assert "<td>A001</td><td>3</td><td>3</td><td>307</td>" in page.text
+    row = '<td>A001</td><td class="n">3</td><td class="n">3</td><td class="n">307 B</td>'
+    assert row + '<td class="n">307</td>' in page.text  # human units, and the exact count
 
 
 def test_unknown_dimension_is_422(rt, client, make_token):

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from preserve.api.console import nav
@@ -185,4 +186,39 @@ def test_fixity_report_prints_on_a4(page, site: Site, tmp_path: Path):
     with pikepdf.open(pdf) as doc:
         width, height = (float(v) for v in doc.pages[0].mediabox[2:])
     assert abs(width - 595.3) < 1.5 and abs(height - 841.9) < 1.5  # A4 in points
+    _same_origin(page, site)
+
+
+def test_submitter_transfers_a_file_in_chunks(page, site: Site):
+    """A file larger than two chunks goes up in several PATCHes from the page's own script,
+    with the progress shown, and the browser lands on the new SIP's page."""
+    big = b"".join(b"%08d a line of a large record sent by hand\n" % i for i in range(200_000))
+    patches: list[str] = []
+    page.on("request", lambda r: patches.append(r.url) if r.method == "PATCH" else None)
+    sign_in(page, site, Role.SUBMITTER)
+    page.goto(f"{site.url}/console/transfer")
+    chunk = int(page.get_attribute("#transfer", "data-chunk") or 0)
+    assert len(big) > 2 * chunk > 0
+    page.fill("input[name=title]", "浏览器中手工移交的档案")
+    page.fill("input[name=creator]", "records office")
+    page.fill("input[name=date]", "2025-06-30")
+    page.select_option("select[name=retention]", "30y")
+    page.fill("input[name=archival_code]", "J012-WS-2025-Y-0777")
+    page.set_input_files(
+        "#files", files=[{"name": "large-record.txt", "mimeType": "text/plain", "buffer": big}]
+    )
+    page.evaluate(
+        """() => new MutationObserver(() => sessionStorage.setItem('shown',
+             document.getElementById('progress-text').textContent)).observe(
+             document.getElementById('progress-text'), {childList: true})"""
+    )
+    page.click("#transfer button[type=submit]")
+    page.wait_for_url(f"{site.url}/console/sips/*", timeout=60_000)
+    assert len(patches) >= 3, patches
+    assert page.evaluate("() => sessionStorage.getItem('shown')")  # the progress was shown
+    assert "浏览器中手工移交的档案" in page.content()
+    sip_id = page.url.rsplit("/", 1)[1]
+    headers = {"Authorization": f"Bearer {site.tokens[Role.SUBMITTER]}"}
+    sip = httpx.get(f"{site.url}/v1/sips/{sip_id}", headers=headers, timeout=30).json()
+    assert sip["file_count"] == 1 and sip["total_bytes"] == len(big)
     _same_origin(page, site)

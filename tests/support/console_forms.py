@@ -27,3 +27,9 @@ def state_of(html: str) -> str:
     found = re.search(r'<dd id="state">([^<]*)</dd>', html)
     assert found, html[:500]
     return found.group(1)
+
+
+def script_headers(html: str, **more: str) -> dict[str, str]:
+    """The headers the console's own scripts send: the session's CSRF token, and ``more``
+    (``Upload_Offset="0"`` → ``Upload-Offset: 0``)."""
+    return {"X-CSRF-Token": csrf(html), **{k.replace("_", "-"): v for k, v in more.items()}}

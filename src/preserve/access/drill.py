@@ -192,4 +192,4 @@ def _estimate(drill: TargetDrill) -> None:
     by_count = drill.seconds_per_aip * drill.aips_held
     by_bytes = drill.bytes_held * seconds / size if size else 0.0
     drill.throughput_mb_s = round(size / seconds / 1e6, 2) if seconds else None
-    drill.estimated_full_restore_seconds = round(max(by_count, by_bytes), 1)
+    drill.estimated_full_restore_seconds = round(max(by_count, by_bytes), 3)  # not 0.0 s

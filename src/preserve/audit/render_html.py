@@ -9,64 +9,16 @@ archive's name. The chart of checks and failures per day is an inline SVG drawn 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from functools import cache
 from html import escape
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from preserve.audit.report import DayCount, FixityReport
+from preserve.printable import environment, human_bytes, local_time
 
-_UNITS = ("B", "KB", "MB", "GB", "TB", "PB", "EB")
+__all__ = ["chart_svg", "human_bytes", "local_time", "render_html"]
+
 OPEN = ("pending", "unrepairable")
-
-
-def human_bytes(value: int | None) -> str:
-    """1024-based, one decimal: 41234567890123 → '37.5 TB'."""
-    if value is None:
-        return "—"
-    size, unit = float(value), 0
-    while abs(size) >= 1024 and unit < len(_UNITS) - 1:
-        size, unit = size / 1024, unit + 1
-    return f"{int(size)} B" if unit == 0 else f"{size:.1f} {_UNITS[unit]}"
-
-
-@cache
-def zone(name: str):
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
-
-
-def local_time(value: datetime | str | None, zone_name: str = "UTC") -> str:
-    """'2026-12-03 23:21:05 UTC+08:00': seconds, no microseconds, the zone always named."""
-    if value in (None, ""):
-        return "—"
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    here = value.astimezone(zone(zone_name))
-    offset = here.strftime("%z")
-    return f"{here:%Y-%m-%d %H:%M:%S} UTC{offset[:3]}:{offset[3:]}"
-
-
-@cache
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("preserve.audit", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["bytes"] = human_bytes
-    return env
 
 
 def render_html(
@@ -77,7 +29,7 @@ def render_html(
     zone_name: str = "UTC",
 ) -> str:
     return (
-        _environment()
+        environment("preserve.audit")
         .get_template("fixity_report.html")
         .render(
             report=report,

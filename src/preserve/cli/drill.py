@@ -16,10 +16,11 @@ from preserve.access.drill import (
     plan_drill,
     record_drill,
 )
-from preserve.access.drill_report import duration, to_csv, to_html
+from preserve.access.drill_report import keep_report, to_csv, to_html
 from preserve.cli.common import err_console, open_runtime
 from preserve.cli.names import check_targets
 from preserve.cli.output import Format, Result, emit, format_option, output_option
+from preserve.printable import human_bytes, human_duration
 from preserve.runtime import Runtime
 
 
@@ -59,7 +60,8 @@ def drill(
                 seed=seed,
                 on_sample=lambda s: bars.advance(task, 1),
             )
-    emit(_result(report), fmt, output)
+        page = {"archive_name": rt.settings.archive_name, "zone_name": rt.settings.display_timezone}
+    emit(_result(report, page), fmt, output)
     if report.failed:
         sys.exit(1)
 
@@ -82,20 +84,21 @@ def run_drill(
     runs = execute_drill(plan, rt.stores, rt.trusted_keys(), scratch, on_sample)
     with rt.sessions.begin() as session:
         record_drill(session, runs)
+    keep_report(rt.settings.resolved_data_dir, plan.report)  # for the officer's console
     return plan.report
 
 
-def _result(report: DrillReport) -> Result:
+def _result(report: DrillReport, page: dict[str, str]) -> Result:
     rows = [
         {
             "target": t.target,
             "site": t.site,
             "media": t.media,
-            "held": f"{t.aips_held} AIPs, {t.bytes_held} B",
+            "held": f"{t.aips_held} AIPs, {human_bytes(t.bytes_held)}",
             "sampled": len(t.samples),
             "failed": t.failed,
             "MB/s": "n/a" if t.throughput_mb_s is None else f"{t.throughput_mb_s:.1f}",
-            "full restore": duration(t.estimated_full_restore_seconds),
+            "full restore": human_duration(t.estimated_full_restore_seconds),
         }
         for t in report.targets
     ]
@@ -113,6 +116,6 @@ def _result(report: DrillReport) -> Result:
         data=report.to_dict(),
         lines=[*lines, f"drill {verdict}"],
         render_csv=lambda: to_csv(report),
-        render_html=lambda: to_html(report),
+        render_html=lambda: to_html(report, **page),
         styles={"failed": lambda r: "bold red" if r["failed"] else ""},
     )

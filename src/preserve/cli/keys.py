@@ -9,10 +9,11 @@ from pathlib import Path
 
 import typer
 
-from preserve.catalog.events import EventType, Outcome, record_event
+from preserve.catalog.events import EventType
 from preserve.cli.common import console, open_runtime
 from preserve.cli.output import Format, Result, emit, format_option, hidden_alias, output_option
 from preserve.trust.duties import Duty, cli_agent
+from preserve.trust.key_actions import record_key_event, revoke_key, rotate_key
 from preserve.trust.signing import ALGORITHM, SM2_ALGORITHM
 
 keys_app = typer.Typer(help="The archive's signing keys.", no_args_is_help=True)
@@ -28,15 +29,7 @@ ALGORITHMS = {Algorithm.ED25519: ALGORITHM, Algorithm.SM2: SM2_ALGORITHM}
 
 def _record(rt, type_: EventType, key_id: str, detail: str) -> None:
     with rt.sessions.begin() as session:
-        record_event(
-            session,
-            type_,
-            Outcome.SUCCESS,
-            object_type="key",
-            object_id=key_id,
-            detail=detail,
-            agent=cli_agent(Duty.SECURITY_OFFICER),
-        )
+        record_key_event(session, type_, key_id, detail, cli_agent(Duty.SECURITY_OFFICER))
 
 
 @keys_app.command("list")
@@ -76,13 +69,9 @@ def keys_rotate(
         old = rt.keyring.current_key_id(ALGORITHMS[algorithm])
         if algorithm == Algorithm.ED25519:
             old = rt.signing_key.key_id
-        new = rt.keyring.rotate(ALGORITHMS[algorithm], reason=reason)
-        _record(
-            rt,
-            EventType.KEY_ROTATION,
-            new.key_id,
-            f"{ALGORITHMS[algorithm]} key {old} → {new.key_id}: {reason}",
-        )
+        with rt.sessions.begin() as session:
+            agent = cli_agent(Duty.SECURITY_OFFICER)
+            new = rotate_key(rt.keyring, session, ALGORITHMS[algorithm], old, reason, agent)
     console.print(f"new {ALGORITHMS[algorithm]} key {new.key_id} (was {old})", highlight=False)
 
 
@@ -98,9 +87,9 @@ def keys_revoke(
     when = since or datetime.now(UTC)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    with open_runtime() as rt:
-        info = rt.keyring.revoke(key_id, when, reason)
-        _record(rt, EventType.KEY_REVOCATION, key_id, f"revoked from {when.isoformat()}: {reason}")
+    with open_runtime() as rt, rt.sessions.begin() as session:
+        agent = cli_agent(Duty.SECURITY_OFFICER)
+        info = revoke_key(rt.keyring, session, key_id, when, reason, agent)
     console.print(
         f"key {info.key_id} revoked from {info.revoked_from.isoformat()}", highlight=False
     )

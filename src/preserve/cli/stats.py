@@ -23,6 +23,7 @@ def stats(
     with open_runtime() as rt, rt.sessions.begin() as session:
         check_agency(session, agency)
         rows = statistics(session, by, agency=agency)
+        page = {"archive_name": rt.settings.archive_name, "zone_name": rt.settings.display_timezone}
     shown = [
         {by.value: r.key, "records": r.records, "files": r.files, "bytes": r.bytes} for r in rows
     ]
@@ -32,6 +33,6 @@ def stats(
         shown,
         data=as_json(by, rows),
         render_csv=lambda: as_csv(rows),
-        render_html=lambda: as_html(by, rows),
+        render_html=lambda: as_html(by, rows, **page),
     )
     emit(result, fmt, output)

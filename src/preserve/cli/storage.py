@@ -16,7 +16,7 @@ from preserve.cli import rebuild
 from preserve.cli.common import console, err_console, open_runtime
 from preserve.cli.names import check_targets
 from preserve.cli.output import Format, Result, emit, format_option, output_option
-from preserve.errors import ConfigurationError
+from preserve.errors import ConfigurationError, PreserveError
 from preserve.jobs.tasks.health import find_vanished, free_space, record_vanished, sweep_debris
 from preserve.runtime import Runtime
 from preserve.storage.check import ProfileCheck, check_profile
@@ -24,6 +24,7 @@ from preserve.storage.placement import bind_agency, list_profiles
 from preserve.storage.reconcile import (
     ReconcileReport,
     clear_stale_uploads,
+    keep_last,
     list_target,
     plan_reconcile,
     record_reconcile,
@@ -170,7 +171,28 @@ def reconcile(
     abort_uploads_older_than: timedelta | None = None,
     debris_older_than: timedelta | None = None,
 ) -> ReconcileReport:
-    """Reconcile ``target`` with the catalogue: the listing holds no transaction."""
+    """Reconcile ``target`` with the catalogue: the listing holds no transaction. What it found
+    (or why it failed) is kept for the ops console's storage page."""
+    try:
+        report = _reconcile(rt, target, profile_ref, dry_run, abort_uploads_older_than)
+    except (PreserveError, OSError) as exc:
+        keep_last(rt.settings.resolved_data_dir, target, None, str(exc))
+        raise
+    swept = sweep_debris(rt, [target], dry_run=dry_run, older_than=debris_older_than)
+    report.temporary_objects = swept.temporary.get(target, [])
+    report.unacknowledged_staging = swept.staging
+    report.debris_bytes = swept.bytes
+    keep_last(rt.settings.resolved_data_dir, target, report)
+    return report
+
+
+def _reconcile(
+    rt: Runtime,
+    target: str,
+    profile_ref: str | None,
+    dry_run: bool,
+    abort_uploads_older_than: timedelta | None,
+) -> ReconcileReport:
     with rt.sessions.begin() as session:
         report = plan_reconcile(
             session, rt.stores, target, profile_ref=profile_ref, dry_run=dry_run
@@ -179,10 +201,6 @@ def reconcile(
     with rt.sessions.begin() as session:
         record_reconcile(session, rt.stores, report, listed)
     clear_stale_uploads(rt.stores, report, abort_uploads_older_than)
-    swept = sweep_debris(rt, [target], dry_run=dry_run, older_than=debris_older_than)
-    report.temporary_objects = swept.temporary.get(target, [])
-    report.unacknowledged_staging = swept.staging
-    report.debris_bytes = swept.bytes
     return report
 
 

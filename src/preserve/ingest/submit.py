@@ -265,6 +265,10 @@ def check_and_register(
     :func:`link_bag_upload` and :func:`unpack_bag_upload`. Raises :class:`ChecksFailed` for a
     refused transfer; the caller commits, or discards staging and records the refusal."""
     agency = repository.agency(session, agency_id)
+    taken = _replay_of_taken_uploads(session, agency_id, key, received)
+    if taken is not None:
+        discard(staging, sip_id)
+        return taken
     _take_uploads(session, staging, agency_id, sip_id, received)
     intake = check_intake(
         session,
@@ -379,6 +383,22 @@ def _replay(session, agency_id: int, key: str | None, intake: Intake) -> Submitt
             f"Idempotency-Key {key!r} was used for SIP {original.id} with other content"
         )
     return Submitted(original.id, original.state.value, replay=True)
+
+
+def _replay_of_taken_uploads(
+    session: Session, agency_id: int, key: str | None, received: Received
+) -> Submitted | None:
+    """A retry whose uploads the original of its key already took (they are gone from staging,
+    so its fingerprint cannot be made again): the original, as any replay."""
+    if key is None or not received.uploads or "\0bag" in received.uploads:
+        return None
+    original = repository.sip_by_idempotency_key(session, agency_id, key)
+    if original is None:
+        return None
+    named = [repository.upload(session, str(u)) for u in received.uploads.values()]
+    if all(u is not None and u.sip_id == original.id for u in named):
+        return Submitted(original.id, original.state.value, replay=True)
+    return None
 
 
 def answer_race(session: Session, agency_id: int, key: str) -> Submitted:

@@ -17,6 +17,7 @@ another, then :func:`clear_stale_uploads`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from preserve.catalog.models import Aip, ReplicaState
 from preserve.catalog.repository import get_replica
 from preserve.catalog.types import utcnow
 from preserve.errors import ConfigurationError
+from preserve.storage import kept_reports
 from preserve.storage import repository as repo
 from preserve.storage.base import Multipart
 from preserve.storage.preservation import settle
@@ -218,3 +220,45 @@ def _stale_uploads(
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+KIND = "reconcile"
+_EXAMPLES = 20
+
+
+def keep_last(data_dir, target: str, report: ReconcileReport | None, error: str = "") -> None:
+    """What the last reconcile of ``target`` found (or why it failed), for the ops console."""
+    doc: dict = {"target": target, "finished_at": utcnow().isoformat(), "error": error[:500]}
+    if report is None:
+        doc["outcome"] = "failed"
+    else:
+        debris = len(report.temporary_objects) + len(report.unacknowledged_staging)
+        found = report.unknown or report.missing
+        doc.update(
+            outcome="found" if found else "clean",
+            started_at=report.generated_at,
+            dry_run=report.dry_run,
+            objects_listed=report.objects_listed,
+            aips_expected=report.aips_expected,
+            aips_complete=report.aips_complete,
+            unknown=len(report.unknown),
+            unknown_examples=report.unknown[:_EXAMPLES],
+            missing=len(report.missing),
+            missing_examples=[m.aip_id for m in report.missing[:_EXAMPLES]],
+            requeued=sum(m.requeued for m in report.missing),
+            in_progress=len(report.in_progress),
+            stale_uploads=len(report.stale_uploads),
+            debris=debris,
+            debris_bytes=report.debris_bytes,
+        )
+    kept_reports.keep(data_dir, KIND, _file_name(target), doc)
+
+
+def last_reconciles(data_dir) -> list[dict]:
+    """The last reconcile of every target reconciled so far, by target."""
+    found = [doc for _, doc in kept_reports.read_all(data_dir, KIND)]
+    return sorted(found, key=lambda d: d.get("target", ""))
+
+
+def _file_name(target: str) -> str:
+    return "target-" + re.sub(r"[^A-Za-z0-9._-]", "_", target)[:150]

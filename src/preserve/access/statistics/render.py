@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 from typing import Any
 
+from preserve import printable
 from preserve.access.statistics.queries import By, Row
+from preserve.catalog.types import utcnow
 
 FIELDS = ("key", "records", "files", "bytes")
 
@@ -25,20 +26,25 @@ def as_csv(rows: list[Row]) -> str:
     return out.getvalue()
 
 
-def as_html(by: By, rows: list[Row]) -> str:
-    def cell(value: Any) -> str:
-        return html.escape("—" if value is None else str(value))
+def as_html(by: By, rows: list[Row], *, archive_name: str = "", zone_name: str = "UTC") -> str:
+    """The printable page (A4, the archive's name and page numbers, human units)."""
+    return printable.render(
+        "preserve.access",
+        "statistics.html",
+        archive_name,
+        zone_name,
+        by_label=f"{_LABELS[by]} {by.value}",
+        rows=rows,
+        generated_at=utcnow(),
+    )
 
-    body = "".join(
-        f"<tr><td>{cell(r.key)}</td><td>{r.records}</td><td>{r.files}</td><td>{r.bytes}</td></tr>"
-        for r in rows
-    )
-    total = (sum(r.records for r in rows), sum(r.files for r in rows), sum(r.bytes for r in rows))
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>Holdings by {by.value}</title></head><body>"
-        f"<h1>Holdings by {by.value}</h1><table><thead><tr><th>{by.value}</th><th>records</th>"
-        f"<th>files</th><th>bytes</th></tr></thead><tbody>{body}</tbody>"
-        f"<tfoot><tr><th>total</th><td>{total[0]}</td><td>{total[1]}</td><td>{total[2]}</td>"
-        "</tr></tfoot></table></body></html>\n"
-    )
+
+_LABELS = {
+    By.AGENCY: "机构",
+    By.FONDS: "全宗",
+    By.YEAR: "年度",
+    By.RETENTION: "保管期限",
+    By.FORMAT: "格式",
+    By.TARGET: "存储目标",
+    By.STATE: "状态",
+}

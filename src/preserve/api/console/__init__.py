@@ -13,7 +13,17 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from preserve.api.console.auth import CrossSitePost, LoginRequired, PageForbidden
-from preserve.api.console.pages import appraisals, officer, openings, ops, records, session, trust
+from preserve.api.console.pages import (
+    appraisals,
+    drills,
+    officer,
+    openings,
+    ops,
+    records,
+    session,
+    transfer,
+    trust,
+)
 from preserve.api.console.render import page
 from preserve.errors import PreserveError
 
@@ -21,7 +31,7 @@ PREFIX = "/console"
 
 
 def install(app: FastAPI) -> None:
-    for module in (session, officer, records, ops, trust, appraisals, openings):
+    for module in (session, officer, drills, records, ops, trust, appraisals, openings, transfer):
         app.include_router(module.router)
     app.mount(
         f"{PREFIX}/static",

@@ -105,3 +105,15 @@ async def checked_form(request: Request, who: Viewer = Depends(viewer)) -> FormD
     if not isinstance(offered, str) or not sessions.csrf_ok(who.session_id, offered):
         raise CrossSitePost
     return form
+
+
+CSRF_HEADER = "x-csrf-token"
+
+
+def checked_header(request: Request, who: Viewer = Depends(viewer)) -> Viewer:
+    """The CSRF check of the console's own scripts (a same-origin ``fetch`` with the session's
+    cookie): the ``X-CSRF-Token`` header must be the session's token, as the hidden field is."""
+    offered = request.headers.get(CSRF_HEADER)
+    if not same_site(request) or not offered or not sessions.csrf_ok(who.session_id, offered):
+        raise CrossSitePost
+    return who

@@ -23,6 +23,7 @@ OFFICERS = (Role.OFFICER, Role.ADMIN)
 OPS = (Role.OPS, Role.ADMIN)
 AUDITORS = (Role.AUDITOR,)
 SECURITY = (Role.SECURITY,)
+SUBMITTERS = (Role.SUBMITTER, Role.ADMIN)  # as POST /v1/uploads and /v1/sips
 # issue 15 (disposal) and 16 (opening review): the same roles as /v1/appraisals, /v1/openings
 APPRAISAL = (Role.OFFICER, Role.APPRAISER, Role.ADMIN)
 OPENING = (Role.OFFICER, Role.SECURITY, Role.ADMIN)
@@ -55,8 +56,10 @@ def allowed(role: Role, path: str) -> bool:
 
 register(NavItem("/console/dashboard", "Dashboard", OFFICERS, 10))
 register(NavItem("/console/reports/fixity", "Fixity report", OFFICERS, 20))
+register(NavItem("/console/reports/drills", "Recovery drills", OFFICERS, 25))
 register(NavItem("/console/records", "Records", READERS, 30))
 register(NavItem("/console/sips", "Submissions", READERS, 40))
+register(NavItem("/console/transfer", "Transfer files", SUBMITTERS, 45))
 register(NavItem("/console/ops/storage", "Storage", OPS, 50))
 register(NavItem("/console/ops/jobs", "Job queue", OPS, 55))
 register(NavItem("/console/appraisals", "Appraisal", APPRAISAL, 60))

@@ -1,5 +1,7 @@
 """Rendering: one Jinja2 environment per language, autoescaped, with the filters officers
-asked for (human byte units, local times with their zone, UUIDs that never wrap)."""
+asked for (human byte units and durations, local times with their zone, UUIDs that never wrap).
+The printable reports' templates (``access/templates``, ``printable/templates``) are found too, so
+a report page includes the very body its exported page has."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from preserve import printable
 from preserve.api.console import i18n, nav
-from preserve.audit.render_html import human_bytes, local_time
+from preserve.printable import human_bytes, human_duration, local_time
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -39,17 +42,20 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+_CONSOLE = PackageLoader("preserve.api.console", "templates")
+
+
 @cache
 def environment(lang: str) -> Environment:
     env = Environment(
-        loader=PackageLoader("preserve.api.console", "templates"),
+        loader=ChoiceLoader([_CONSOLE, printable.loader("preserve.access")]),
         autoescape=select_autoescape(default=True, default_for_string=True),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(bytes=human_bytes, uuid=uuid_span, percent=percent)
+    env.filters.update(bytes=human_bytes, duration=human_duration, uuid=uuid_span, percent=percent)
     return env
 
 

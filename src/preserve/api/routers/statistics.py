@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from preserve.access.statistics.queries import By, statistics
 from preserve.access.statistics.render import as_csv, as_html, as_json
-from preserve.api.deps import Principal, db, require
+from preserve.api.deps import Principal, db, require, runtime
 from preserve.api.problems import PROBLEM_RESPONSES
 from preserve.catalog.models import Role
+from preserve.runtime import Runtime
 
 router = APIRouter(tags=["holdings"])
 
@@ -53,10 +54,12 @@ def read_statistics(
     agency: str | None = Query(None, description="Only this agency (a submitter: its own)."),
     who: Principal = Depends(require(Role.SUBMITTER, Role.OFFICER, Role.OPS)),
     session: Session = Depends(db),
+    rt: Runtime = Depends(runtime),
 ) -> Any:
     rows = statistics(session, by, scope=who.scope, agency=agency)
     if format is StatsFormat.CSV:
         return PlainTextResponse(as_csv(rows), media_type="text/csv; charset=utf-8")
     if format is StatsFormat.HTML:
-        return HTMLResponse(as_html(by, rows))
+        page = {"archive_name": rt.settings.archive_name, "zone_name": rt.settings.display_timezone}
+        return HTMLResponse(as_html(by, rows, **page))
     return JSONResponse(as_json(by, rows))

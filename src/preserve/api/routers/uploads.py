@@ -54,6 +54,13 @@ def create_upload(
     rt: Runtime = Depends(runtime),
 ) -> Response:
     """Create an upload of ``Upload-Length`` bytes; ``Location`` names it."""
+    return create_for(rt, who, upload_length, upload_metadata, "/v1/uploads")
+
+
+def create_for(
+    rt: Runtime, who: Principal, length: int, metadata: str | None, prefix: str
+) -> Response:
+    """Create an upload for ``who``'s agency (the API's and the console's): 201, ``Location``."""
     with rt.sessions.begin() as session:
         agency = repository.agency(session, who.agency_id)
         profile = load_profile(rt.settings.profiles_dir, agency.name)
@@ -61,13 +68,13 @@ def create_upload(
             session,
             rt.settings.staging_dir,
             who.agency_id,
-            upload_length,
-            uploads.parse_metadata_header(upload_metadata),
+            length,
+            uploads.parse_metadata_header(metadata),
             rt.settings.max_file_bytes,
             profile.upload_expire_hours,
         )
         session.flush()
-        headers = {**_headers(upload), "Location": f"/v1/uploads/{upload.id}"}
+        headers = {**_headers(upload), "Location": f"{prefix}/{upload.id}"}
     return Response(status_code=201, headers=headers)
 
 
@@ -77,6 +84,10 @@ def upload_offset(
     who: Principal = Depends(require(Role.SUBMITTER)),
     rt: Runtime = Depends(runtime),
 ) -> Response:
+    return offset_of(rt, who, upload_id)
+
+
+def offset_of(rt: Runtime, who: Principal, upload_id: str) -> Response:
     with rt.sessions.begin() as session:
         upload = uploads.get(session, upload_id, who.agency_id)
         return Response(status_code=200, headers=_headers(upload))
@@ -97,10 +108,17 @@ async def append(
         return _unsupported_version(request, tus_resumable)
     if content_type.split(";")[0].strip() != "application/offset+octet-stream":
         raise UnsupportedMediaType("PATCH bodies must be application/offset+octet-stream")
+    return await append_for(rt, request, who, upload_id, upload_offset)
+
+
+async def append_for(
+    rt: Runtime, request: Request, who: Principal, upload_id: str, offset: int
+) -> Response:
+    """Append the request's body at ``offset`` (the API's PATCH and the console's)."""
     await in_transaction(rt, uploads.get, upload_id, who.agency_id)  # no lock for unknown ids
     async with uploads.lock(upload_id):
         upload = await in_transaction(rt, uploads.get, upload_id, who.agency_id)
-        appending = uploads.start_append(upload, upload_offset)
+        appending = uploads.start_append(upload, offset)
         try:
             async with guarded_body(request, who) as body:
                 await uploads.write(rt.settings.staging_dir, appending, body)

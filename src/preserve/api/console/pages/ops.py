@@ -1,4 +1,5 @@
-"""Ops staff: targets and storage status, and the job queue with a retry for dead jobs."""
+"""Ops staff: targets and storage status with the last reconcile of each target, and the job
+queue with a retry for dead jobs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from preserve.audit.targets import target_policies
 from preserve.catalog import queue
 from preserve.catalog.models import JobState
 from preserve.catalog.types import utcnow
+from preserve.storage.reconcile import last_reconciles
 from preserve.storage.status import storage_status
 
 router = APIRouter(prefix="/console/ops", include_in_schema=False)
@@ -24,7 +26,9 @@ def storage(request: Request, who: Viewer = _OPS) -> Response:
     with rt.sessions.begin() as session:
         policies = target_policies(session, rt.stores, rt.settings)
         status = storage_status(session, sorted(policies), utcnow())
-    return page(request, "ops_storage.html", {"who": who, "status": status})
+    reconciles = last_reconciles(rt.settings.resolved_data_dir)
+    context = {"who": who, "status": status, "reconciles": reconciles}
+    return page(request, "ops_storage.html", context)
 
 
 @router.get("/jobs")

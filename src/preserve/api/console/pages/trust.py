@@ -1,9 +1,10 @@
 """Separated duties (三员分立): the auditor's event log and its verification; the security
-officer's tokens (issue, revoke) and keys (rotate). Each is for that role alone, as in the API
-(``trust/duties.py``); every action is an event in the hash chain."""
+officer's tokens (issue, revoke) and keys (rotate, revoke; each confirmed). Each is for that
+role alone, as in the API (``trust/duties.py``); every action is an event in the hash chain."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from functools import partial
 
 import anyio
@@ -13,12 +14,12 @@ from fastapi.responses import RedirectResponse, Response
 from preserve.api.console.auth import Viewer, allow, checked_form, runtime_of
 from preserve.api.console.nav import AUDITORS, SECURITY
 from preserve.api.console.render import page
-from preserve.catalog.events import EventType, Outcome, record_event
 from preserve.catalog.models import Role
 from preserve.catalog.types import utcnow
-from preserve.errors import InvalidInput
+from preserve.errors import InvalidInput, NotFound
 from preserve.jobs.tasks.trust import verify_log
 from preserve.trust import tokens as token_service
+from preserve.trust.key_actions import revoke_key, rotate_key
 from preserve.trust.repository import log_page, tokens_listed
 from preserve.trust.signing import ALGORITHM
 
@@ -95,20 +96,57 @@ def keys(request: Request, who: Viewer = _SECURITY) -> Response:
     return page(request, "keys.html", {"who": who, "keys": rt.keyring.list()})
 
 
+def _confirmed(form) -> None:
+    if form.get("confirm") != "yes":
+        raise InvalidInput("tick the confirmation box to go on")
+
+
 @router.post("/security/keys/rotate")
 def rotate(request: Request, who: Viewer = _SECURITY, form=Depends(checked_form)):
+    _confirmed(form)
     reason = str(form.get("reason") or "").strip()[:200] or "rotation from the console"
     rt = runtime_of(request)
     old = rt.signing_key.key_id
-    new = rt.keyring.rotate(ALGORITHM, reason=reason)
     with rt.sessions.begin() as session:
-        record_event(
-            session,
-            EventType.KEY_ROTATION,
-            Outcome.SUCCESS,
-            object_type="key",
-            object_id=new.key_id,
-            detail=f"{ALGORITHM} key {old} → {new.key_id}: {reason}",
-            agent=_agent(who),
-        )
+        rotate_key(rt.keyring, session, ALGORITHM, old, reason, _agent(who))
     return RedirectResponse("/console/security/keys", status_code=303)
+
+
+def _key(rt, key_id: str):
+    found = next((k for k in rt.keyring.list() if k.key_id == key_id), None)
+    if found is None:
+        raise NotFound(f"no key {key_id}")
+    return found
+
+
+@router.get("/security/keys/{key_id}/revoke")
+def revoke_key_form(request: Request, key_id: str, who: Viewer = _SECURITY) -> Response:
+    """The confirmation page: what revoking the key means, the reason, and from when."""
+    key = _key(runtime_of(request), key_id)
+    return page(request, "key_revoke.html", {"who": who, "key": key})
+
+
+@router.post("/security/keys/{key_id}/revoke")
+def revoke_signing_key(
+    request: Request, key_id: str, who: Viewer = _SECURITY, form=Depends(checked_form)
+):
+    _confirmed(form)
+    reason = str(form.get("reason") or "").strip()
+    if not reason or len(reason) > 200:
+        raise InvalidInput("a reason (up to 200 characters) is needed to revoke a key")
+    since = _since(str(form.get("from") or ""))
+    rt = runtime_of(request)
+    _key(rt, key_id)
+    with rt.sessions.begin() as session:
+        revoke_key(rt.keyring, session, key_id, since, reason, _agent(who))
+    return RedirectResponse("/console/security/keys", status_code=303)
+
+
+def _since(value: str) -> datetime:
+    """The day the revocation starts (UTC midnight), or now."""
+    if not value.strip():
+        return utcnow()
+    try:
+        return datetime.combine(date.fromisoformat(value.strip()), time(), UTC)
+    except ValueError:
+        raise InvalidInput("the date must be YYYY-MM-DD") from None
