@@ -70,9 +70,9 @@ def _register(
 ) -> submit.Submitted:
     staging = rt.settings.staging_dir
     try:
-        args = (staging, agency_id, sip_id, received)
-        length = run_in_transaction(rt, submit.link_bag_upload, *args)
-        if length is not None:  # unpacked between two transactions, not in one
+        if submit.names_bag_upload(received):  # unpacked between two transactions, not in one
+            args = (staging, agency_id, sip_id, received)
+            length = run_in_transaction(rt, submit.link_bag_upload, *args)
             submit.unpack_bag_upload(staging, sip_id, received, length, profile)
         return run_in_transaction(
             rt,

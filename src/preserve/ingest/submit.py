@@ -324,14 +324,17 @@ def _files(received: Received) -> list[StagedFile]:
     return received.bag.files if received.bag is not None else received.files
 
 
+def names_bag_upload(received: Received) -> bool:
+    """Whether the request sends its bag as a finished resumable upload (``bag_upload``)."""
+    return "\0bag" in received.uploads
+
+
 def link_bag_upload(
     session: Session, staging: Path, agency_id: int, sip_id: str, received: Received
-) -> int | None:
-    """A bag sent as a finished resumable upload, hard-linked into the SIP's incoming folder;
-    its length (None when no bag upload is named). Unpack it with :func:`unpack_bag_upload`
-    once this transaction is over: unpacking is long and needs no session."""
-    if "\0bag" not in received.uploads:
-        return None
+) -> int:
+    """The bag of a request that :func:`names_bag_upload`, hard-linked into the SIP's incoming
+    folder; its length. Unpack it with :func:`unpack_bag_upload` once this transaction is
+    over: unpacking is long and needs no session."""
     upload = uploads.get(session, received.uploads["\0bag"], agency_id)
     if upload.offset != upload.length:
         raise uploads.UploadIncomplete(f"upload {upload.id} is not finished")
