@@ -204,7 +204,7 @@ class _Listen(_Channel):
         import psycopg  # only a PostgreSQL worker needs it
 
         try:
-            conn = psycopg.connect(self.dsn, autocommit=True)
+            conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
             conn.execute(f"LISTEN {CHANNEL}")
         except psycopg.Error as exc:
             log.warning("cannot LISTEN for jobs (%s): the worker polls for jobs", exc)
