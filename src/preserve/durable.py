@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,17 +33,32 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def fsync_files(paths: Iterable[Path], threads: int = 8) -> None:
-    """fsync many files with a few threads: the disk queue takes them together. Their names
-    become durable with :func:`fsync_tree` or :func:`fsync_dir` of their directories."""
+FSYNC_THREADS = 8
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _fsync_pool() -> ThreadPoolExecutor:
+    """One pool for the process: starting threads per call costs more than the fsyncs on a
+    busy machine (a new thread waits for the CPU before it can take its first fsync)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(FSYNC_THREADS, thread_name_prefix="fsync")
+        return _pool
+
+
+def fsync_files(paths: Iterable[Path]) -> None:
+    """fsync many files (or folders) at once with a few threads: the disk queue, and the file
+    system's journal, take them together. A file's name becomes durable with :func:`fsync_tree`
+    or :func:`fsync_dir` of its directory, or with the directory among ``paths``."""
     paths = list(paths)
     if not paths:
         return
     if len(paths) == 1:
         fsync_path(paths[0])
     else:
-        with ThreadPoolExecutor(threads, thread_name_prefix="fsync") as pool:
-            list(pool.map(fsync_path, paths))
+        list(_fsync_pool().map(fsync_path, paths))
 
 
 def fsync_tree(root: Path) -> None:

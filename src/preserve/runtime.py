@@ -15,7 +15,12 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from preserve.catalog.db import make_engine, make_readonly_engine, make_sessionmaker
+from preserve.catalog.db import (
+    make_engine,
+    make_read_sessionmaker,
+    make_readonly_engine,
+    make_sessionmaker,
+)
 from preserve.settings import Settings
 from preserve.storage.base import Store
 from preserve.storage.profiles import StorageProfile
@@ -37,6 +42,7 @@ class Runtime:
         self.settings = settings
         self.engine = engine or make_engine(settings.sqlalchemy_url)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
+        self.read_sessions: sessionmaker[Session] = make_read_sessionmaker(self.engine)
         self.stores = Stores(
             settings.profiles_dir,
             settings.storage_profile,

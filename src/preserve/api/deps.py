@@ -47,7 +47,7 @@ def principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send 'Authorization: Bearer <token>'")
-    with rt.sessions.begin() as session:
+    with rt.read_sessions.begin() as session:  # a lookup: on SQLite, no write lock
         token = authenticate(session, credentials.credentials)
         return Principal(token.agency_id, token.agency.name, token.role, token.id)
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import anyio
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
-from preserve.api.units import in_transaction, run_in_transaction
+from preserve.api.units import in_transaction, reading, run_in_transaction
 from preserve.catalog.models import new_id
 from preserve.errors import ChecksFailed
 from preserve.ingest import submit
@@ -39,7 +39,7 @@ async def submit_sip(
     sip_id, settings = new_id(), rt.settings
     limits = UploadLimits.of(settings)
     try:
-        agency_name, placement = await in_transaction(
+        agency_name, placement = await reading(
             rt, submit.placement, rt.stores, agency_id, profile_override
         )
         profile = load_profile(settings.profiles_dir, agency_name)
@@ -70,10 +70,11 @@ def _register(
 ) -> submit.Submitted:
     staging = rt.settings.staging_dir
     try:
-        args = (staging, agency_id, sip_id, received)
-        length = run_in_transaction(rt, submit.link_bag_upload, *args)
-        if length is not None:  # unpacked between two transactions, not in one
+        if submit.names_bag_upload(received):  # unpacked between two transactions, not in one
+            args = (staging, agency_id, sip_id, received)
+            length = run_in_transaction(rt, submit.link_bag_upload, *args)
             submit.unpack_bag_upload(staging, sip_id, received, length, profile)
+        submit.keep_durably(staging, sip_id, received)
         return run_in_transaction(
             rt,
             submit.check_and_register,

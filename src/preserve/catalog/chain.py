@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from preserve.canonical import legacy
 from preserve.catalog.models import Event, Job, JobState, LogCheckpoint, LogHead
@@ -133,29 +135,82 @@ def lock_head(session: Session) -> LogHead:
 
 
 def seal(session: Session, entries: list[Event]) -> LogHead:
-    """Give ``entries`` their places at the end of the chain, under the head row lock."""
+    """Give ``entries`` their places at the end of the chain, under the head row lock.
+
+    Every other transaction that records events waits for this lock until this one commits,
+    so what can be done before it is: the content digests, and what the checkpoint policy
+    reads. Under the lock: the links (one batched UPDATE), the head, then the commit."""
     session.flush()
+    digests = [content_digest(entry) for entry in entries]
+    checkpointing = _Checkpointing.read(session)
     head = lock_head(session)
     seq, prev = head.seq, head.entry_hash
-    for entry in entries:
+    links = []
+    for entry, digest in zip(entries, digests, strict=True):
         seq += 1
-        entry.seq, entry.prev_hash = seq, prev
-        entry.entry_hash = prev = link(prev, content_digest(entry))
+        entry_hash = link(prev, digest)
+        links.append({"eid": entry.id, "s": seq, "p": prev, "h": entry_hash})
+        prev = entry_hash
+    session.execute(_LINK, links)
+    for entry, row in zip(entries, links, strict=True):
+        set_committed_value(entry, "seq", row["s"])
+        set_committed_value(entry, "prev_hash", row["p"])
+        set_committed_value(entry, "entry_hash", row["h"])
     head.seq, head.entry_hash, head.updated_at = seq, prev, utcnow()
     session.flush()
-    arm_checkpoint(session, head.seq)
+    checkpointing.arm(session, head.seq)
     return head
 
 
-def arm_checkpoint(session: Session, head_seq: int) -> None:
-    """Make sure a signed checkpoint job (:mod:`preserve.trust.checkpoints`) is queued; called
-    under the chain head lock."""
-    policy = CheckpointSettings()
-    now = utcnow()
-    due = now + timedelta(minutes=policy.every_minutes)
-    last = session.scalar(select(func.max(LogCheckpoint.seq_to))) or 0
-    if head_seq - last >= policy.every_events:
-        due = now
+_LINK = (
+    update(Event.__table__)
+    .where(Event.__table__.c.id == bindparam("eid"))
+    .values(seq=bindparam("s"), prev_hash=bindparam("p"), entry_hash=bindparam("h"))
+)
+
+
+@dataclass(frozen=True)
+class _Checkpointing:
+    """What decides whether the signed checkpoint job must be (re)armed, read before the head
+    lock; only when it must be is the job read again and written under the lock."""
+
+    every_events: int
+    every_minutes: float
+    last_seq: int
+    state: JobState | None
+    run_after: datetime | None
+
+    @classmethod
+    def read(cls, session: Session) -> _Checkpointing:
+        policy = CheckpointSettings()
+        job = session.execute(
+            select(Job.state, Job.run_after).where(Job.dedupe_key == _CHECKPOINT_DEDUPE_KEY)
+        ).first()
+        return cls(
+            policy.every_events,
+            policy.every_minutes,
+            session.scalar(select(func.max(LogCheckpoint.seq_to))) or 0,
+            job.state if job is not None else None,
+            job.run_after if job is not None else None,
+        )
+
+    def due(self, head_seq: int, now: datetime) -> datetime:
+        if head_seq - self.last_seq >= self.every_events:
+            return now
+        return now + timedelta(minutes=self.every_minutes)
+
+    def arm(self, session: Session, head_seq: int) -> None:
+        now = utcnow()
+        due = self.due(head_seq, now)
+        queued_in_time = self.state == JobState.QUEUED and self.run_after <= due
+        if queued_in_time or self.state == JobState.RUNNING:
+            return
+        arm_checkpoint(session, due)
+
+
+def arm_checkpoint(session: Session, due: datetime) -> None:
+    """Make sure a signed checkpoint job (:mod:`preserve.trust.checkpoints`) is queued, to run
+    by ``due`` at the latest; called under the chain head lock."""
     job = session.scalar(select(Job).where(Job.dedupe_key == _CHECKPOINT_DEDUPE_KEY))
     if job is None:
         session.add(

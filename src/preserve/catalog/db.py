@@ -68,9 +68,18 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+READS_ONLY = "preserve_reads_only"
+"""Execution option of the engine behind :func:`make_read_sessionmaker`."""
+
+
 def _sqlite_begin_immediate(conn) -> None:
-    """Take SQLite's write lock at BEGIN, so two processes never deadlock upgrading a read lock."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    """Take SQLite's write lock at BEGIN, so two processes never deadlock upgrading a read lock;
+    a unit of work that only reads (:func:`make_read_sessionmaker`) begins deferred and, in WAL
+    mode, runs beside the writer instead of queueing for its lock."""
+    if conn.get_execution_options().get(READS_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -78,6 +87,13 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     event.listen(factory, "after_commit", _run_after_commit)
     event.listen(factory, "after_rollback", _drop_after_commit)
     return factory
+
+
+def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for units of work that only read (a token lookup, a placement), on the same
+    connections as ``engine``. On SQLite they do not take the write lock, so they never wait
+    for a writer nor make one wait; a write in one fails (SQLITE_BUSY) rather than queue."""
+    return sessionmaker(engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False)
 
 
 def after_commit(session: Session, action) -> None:

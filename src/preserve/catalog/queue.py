@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from preserve.catalog.models import Job, JobState, Outage
 from preserve.catalog.types import utcnow
+from preserve.catalog.wake import announce
 from preserve.logs import request_id
 
 BASE_BACKOFF_SECONDS = 2.0
@@ -53,7 +54,10 @@ def enqueue(
 
     ``resource`` names the store the job needs (``target:<name>``), so an outage of that
     store holds the job instead of failing it. The request id of the request (or job) that
-    enqueues it goes into the payload, so the job's log lines carry it too."""
+    enqueues it goes into the payload, so the job's log lines carry it too. A job runnable now
+    wakes the workers when the transaction commits (:mod:`preserve.catalog.wake`)."""
+    if run_after is None or run_after <= utcnow():
+        announce(session)
     rid = request_id.get()
     if rid is not None and "request_id" not in payload:
         payload = {**payload, "request_id": rid}
@@ -288,4 +292,5 @@ def retry_dead(session: Session, job_id: int, now: datetime) -> Job | None:
     job.locked_by = None
     job.lease_until = None
     session.flush()
+    announce(session)
     return job

@@ -43,14 +43,24 @@ def sender_dir(staging_root: Path, sip_id: str) -> Path:
     return sip_dir(staging_root, sip_id) / "sender"
 
 
-def save_sender_files(staging_root: Path, sip_id: str, files: dict[str, bytes]) -> None:
+def save_sender_files(staging_root: Path, sip_id: str, files: dict[str, bytes]) -> list[Path]:
+    """Write the sender's files (not yet fsynced: the caller flushes them with the rest of
+    the SIP); the paths written."""
     from preserve.aip.paths import safe_relative_path
 
     root = sender_dir(staging_root, sip_id)
+    written = []
     for name, data in files.items():
         target = root.joinpath(*safe_relative_path(name).split("/"))
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+        written.append(target)
+    return written
+
+
+def folders(root: Path) -> list[Path]:
+    """``root`` and every folder under it."""
+    return [Path(folder) for folder, _dirs, _files in os.walk(root)]
 
 
 def discard(staging_root: Path, sip_id: str) -> None:

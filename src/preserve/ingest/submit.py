@@ -51,6 +51,8 @@ from preserve.ingest.staging import (
     StagedFile,
     bag_dir,
     discard,
+    folders,
+    fsync_files,
     fsync_tree,
     save_sender_files,
     sip_dir,
@@ -260,9 +262,10 @@ def check_and_register(
     key: str | None,
     placement: Placement,
 ) -> Submitted:
-    """Run the receiving checks and register the SIP (its files fsynced first), or answer the
-    original of a replayed ``Idempotency-Key``. A bag upload is unpacked before, with
-    :func:`link_bag_upload` and :func:`unpack_bag_upload`. Raises :class:`ChecksFailed` for a
+    """Run the receiving checks and register the SIP, or answer the original of a replayed
+    ``Idempotency-Key``. Before this transaction, :func:`keep_durably` has made what was
+    received durable; a bag upload is unpacked before, with :func:`link_bag_upload` and
+    :func:`unpack_bag_upload`. Raises :class:`ChecksFailed` for a
     refused transfer; the caller commits, or discards staging and records the refusal."""
     agency = repository.agency(session, agency_id)
     taken = _replay_of_taken_uploads(session, agency_id, key, received)
@@ -287,8 +290,8 @@ def check_and_register(
         return replay
     if intake.report.failures:
         raise checks_failed(intake.report, sip_id)
-    _keep_sender_files(staging, sip_id, received, intake)
-    fsync_tree(sip_dir(staging, sip_id))
+    if received.uploads:  # linked into the payload in this transaction: their names too
+        fsync_tree(bag_dir(staging, sip_id))
     sip = register_sip(
         session,
         agency,
@@ -328,14 +331,17 @@ def _files(received: Received) -> list[StagedFile]:
     return received.bag.files if received.bag is not None else received.files
 
 
+def names_bag_upload(received: Received) -> bool:
+    """Whether the request sends its bag as a finished resumable upload (``bag_upload``)."""
+    return "\0bag" in received.uploads
+
+
 def link_bag_upload(
     session: Session, staging: Path, agency_id: int, sip_id: str, received: Received
-) -> int | None:
-    """A bag sent as a finished resumable upload, hard-linked into the SIP's incoming folder;
-    its length (None when no bag upload is named). Unpack it with :func:`unpack_bag_upload`
-    once this transaction is over: unpacking is long and needs no session."""
-    if "\0bag" not in received.uploads:
-        return None
+) -> int:
+    """The bag of a request that :func:`names_bag_upload`, hard-linked into the SIP's incoming
+    folder; its length. Unpack it with :func:`unpack_bag_upload` once this transaction is
+    over: unpacking is long and needs no session."""
     upload = uploads.get(session, received.uploads["\0bag"], agency_id)
     if upload.offset != upload.length:
         raise uploads.UploadIncomplete(f"upload {upload.id} is not finished")
@@ -409,11 +415,17 @@ def answer_race(session: Session, agency_id: int, key: str) -> Submitted:
     return Submitted(original.id, original.state.value, replay=True)
 
 
-def _keep_sender_files(staging: Path, sip_id: str, received: Received, intake: Intake) -> None:
+def keep_durably(staging: Path, sip_id: str, received: Received) -> None:
+    """Keep the sender's own files (a bag's tag files, the metadata as sent) and make the SIP
+    durable in staging: those files' bytes, and every new name down from the staging folder
+    (the payload's bytes were fsynced as they arrived). Called before the transaction that
+    registers the SIP, so no database lock is held while the disk flushes; all the fsyncs are
+    issued at once, and the file system takes them in one journal commit where it can."""
     files = dict(received.bag.tag_files) if received.bag is not None else {}
     if received.metadata_raw is not None:
         files["metadata.json"] = received.metadata_raw
-    save_sender_files(staging, sip_id, files)
+    kept = save_sender_files(staging, sip_id, files)
+    fsync_files([*kept, *folders(sip_dir(staging, sip_id)), staging])
 
 
 def record_refusal(

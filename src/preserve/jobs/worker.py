@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from preserve.catalog import queue
+from preserve.catalog.wake import Wakeup
 from preserve.errors import PreserveError, Retryable
 from preserve.jobs.registry import handler_for, load_tasks
 from preserve.jobs.scheduler import Ticker
@@ -174,36 +175,51 @@ def drain(rt: Runtime, max_jobs: int = 10_000) -> int:
     return count
 
 
-def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
+def run_forever(
+    rt: Runtime, stop: threading.Event | None = None, wakeup: Wakeup | None = None
+) -> None:
+    """Claim and run jobs until ``stop`` is set. With no job to run, the worker waits on
+    ``wakeup`` (the queue's notification, :mod:`preserve.catalog.wake`) for at most
+    ``worker_poll_seconds``, then looks again; whoever sets ``stop`` from another thread
+    calls ``wakeup.interrupt()`` to end that wait early."""
     load_tasks()
     stop = stop or threading.Event()
-    _install_signal_handlers(stop)
-    wid = worker_id()
+    wakeup = wakeup or Wakeup()
+    _install_signal_handlers(stop, wakeup)
     supervisor = _serve_parent()
     with _single_sqlite_worker(rt.settings.sqlalchemy_url, stop) as allowed:
         if not allowed:
             return
-        log.info("worker %s started", wid)
-        _safely(_sweep_at_start, rt)
-        ticker = Ticker(rt)  # the scheduler tick (one process at a time)
-        backoff = Backoff(rt.settings.worker_poll_seconds)
-        next_reclaim = 0.0
-        while not stop.is_set():
-            if time.monotonic() >= next_reclaim:
-                _safely(reclaim_orphans, rt)
-                next_reclaim = time.monotonic() + ORPHAN_CHECK_SECONDS
-            if supervisor is not None and os.getppid() != supervisor:
-                log.warning("worker %s: its preserve serve process is gone; stopping", wid)
-                break
-            ticker.maybe_run()
-            try:
-                ran = run_one(rt, wid)
-            except Exception as exc:
-                stop.wait(backoff.failed(exc))
-                continue
-            backoff.reset()
-            if not ran:
-                stop.wait(rt.settings.worker_poll_seconds)
+        wakeup.listen(rt.engine)
+        try:
+            _loop(rt, stop, wakeup, supervisor)
+        finally:
+            wakeup.close()
+
+
+def _loop(rt: Runtime, stop: threading.Event, wakeup: Wakeup, supervisor: int | None) -> None:
+    wid = worker_id()
+    log.info("worker %s started", wid)
+    _safely(_sweep_at_start, rt)
+    ticker = Ticker(rt)  # the scheduler tick (one process at a time)
+    backoff = Backoff(rt.settings.worker_poll_seconds)
+    next_reclaim = 0.0
+    while not stop.is_set():
+        if time.monotonic() >= next_reclaim:
+            _safely(reclaim_orphans, rt)
+            next_reclaim = time.monotonic() + ORPHAN_CHECK_SECONDS
+        if supervisor is not None and os.getppid() != supervisor:
+            log.warning("worker %s: its preserve serve process is gone; stopping", wid)
+            break
+        ticker.maybe_run()
+        try:
+            ran = run_one(rt, wid)
+        except Exception as exc:
+            stop.wait(backoff.failed(exc))
+            continue
+        backoff.reset()
+        if not ran and wakeup.wait(rt.settings.worker_poll_seconds):
+            log.debug("worker %s woken by a queued job", wid)
     log.info("worker %s stopped", wid)
 
 
@@ -301,8 +317,13 @@ def _single_sqlite_worker(url: str, stop: threading.Event) -> Iterator[bool]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
-def _install_signal_handlers(stop: threading.Event) -> None:
+def _install_signal_handlers(stop: threading.Event, wakeup: Wakeup) -> None:
     if threading.current_thread() is not threading.main_thread():
         return
+
+    def handler(*_: object) -> None:
+        stop.set()
+        wakeup.interrupt()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, handler)
