@@ -68,7 +68,8 @@ def test_a_killed_worker_s_copy_is_finished_by_another(tmp_path, database_url):
                 first.send_signal(signal.SIGKILL)
                 first.wait(10)
                 half_done = b.list_multipart_uploads(Bucket=s3_b.bucket)["Uploads"]
-                orphaned = one_job(database_url, Job.resource == "target:s3-b")
+                # the first copies go to both targets at once, inside the storage.store job
+                orphaned = one_job(database_url, Job.kind == "storage.store")
                 assert orphaned.state == "running" and orphaned.attempts == 1
                 assert orphaned.locked_by.split(":")[1] == str(first.pid)
                 assert orphaned.lease_until > utcnow(), "the dead worker's lease still holds"
@@ -85,7 +86,7 @@ def test_a_killed_worker_s_copy_is_finished_by_another(tmp_path, database_url):
                 stop_process(proc)
             server.stop()
 
-        job = one_job(database_url, Job.resource == "target:s3-b")
+        job = one_job(database_url, Job.kind == "storage.store")
         assert job.state == "done" and job.attempts == 2, "claimed twice, done once"
         assert job.locked_by.split(":")[1] == str(second.pid)
         versions, markers = s3_b.versions()
