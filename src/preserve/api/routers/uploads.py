@@ -106,15 +106,15 @@ async def append(
     """Append the body at ``Upload-Offset`` (must be the server's offset, else 409)."""
     if tus_resumable is not None and tus_resumable.strip() != uploads.TUS_VERSION:
         return _unsupported_version(request, tus_resumable)
-    if content_type.split(";")[0].strip() != "application/offset+octet-stream":
-        raise UnsupportedMediaType("PATCH bodies must be application/offset+octet-stream")
-    return await append_for(rt, request, who, upload_id, upload_offset)
+    return await append_for(rt, request, who, upload_id, upload_offset, content_type)
 
 
 async def append_for(
-    rt: Runtime, request: Request, who: Principal, upload_id: str, offset: int
+    rt: Runtime, request: Request, who: Principal, upload_id: str, offset: int, content_type: str
 ) -> Response:
     """Append the request's body at ``offset`` (the API's PATCH and the console's)."""
+    if content_type.split(";")[0].strip() != "application/offset+octet-stream":
+        raise UnsupportedMediaType("PATCH bodies must be application/offset+octet-stream")
     await in_transaction(rt, uploads.get, upload_id, who.agency_id)  # no lock for unknown ids
     async with uploads.lock(upload_id):
         upload = await in_transaction(rt, uploads.get, upload_id, who.agency_id)

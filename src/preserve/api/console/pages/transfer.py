@@ -25,7 +25,6 @@ from preserve.errors import PreserveError
 from preserve.ingest import repository
 from preserve.ingest.metadata import ALIASES
 from preserve.ingest.profile import load_profile
-from preserve.ingest.receive import UnsupportedMediaType
 from preserve.runtime import Runtime
 
 router = APIRouter(prefix="/console/transfer", include_in_schema=False)
@@ -86,10 +85,8 @@ async def append(
     who: Viewer = _SUBMITTER,
     _checked: Viewer = _SCRIPT,
 ) -> Response:
-    if content_type.split(";")[0].strip() != "application/offset+octet-stream":
-        raise UnsupportedMediaType("chunks must be application/offset+octet-stream")
     rt = runtime_of(request)
-    return await append_for(rt, request, _principal(who), upload_id, upload_offset)
+    return await append_for(rt, request, _principal(who), upload_id, upload_offset, content_type)
 
 
 @router.post("/sip")
